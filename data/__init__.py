@@ -1,0 +1,1 @@
+"""Data layer: technique inventory, sentence records, PTC import, splits and datasets."""
