@@ -10,8 +10,9 @@ than typing character offsets by hand:
 
 `=== ID` starts a document; each following non-empty line is a sentence, separated from
 the one before by a newline, or by one space when the line starts with `+ ` (a sentence
-that continues the same paragraph); `#` starts a comment line. A mark is `[[technique_id[,technique_id...]: text]]`; marks do not nest.
-The document text is its sentence lines joined by newlines, so offsets are exact.
+that continues the same paragraph); `#` starts a comment line.
+A mark is `[[technique_id[,technique_id...]: text]]`; marks do not nest.
+The document text is its sentences joined by their separators, so offsets are exact.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def document_records(doc: Document, source: str = CORPUS_SOURCE) -> list[dict]:
 def document_text(doc: Document) -> str:
     return "".join(
         (sep if idx else "") + text
-        for idx, (sep, (text, _)) in enumerate(zip(doc.separators, doc.sentences))
+        for idx, (sep, (text, _)) in enumerate(zip(doc.separators, doc.sentences, strict=True))
     )
 
 
@@ -128,7 +129,9 @@ def parse_corpus(paths: list[Path]) -> list[dict]:
     for path in paths:
         for doc in parse_file(path):
             if doc.doc_id in seen_docs:
-                raise AuthoringError(f"{path}: document {doc.doc_id} also in {seen_docs[doc.doc_id]}")
+                raise AuthoringError(
+                    f"{path}: document {doc.doc_id} also in {seen_docs[doc.doc_id]}"
+                )
             seen_docs[doc.doc_id] = path
             for rec in document_records(doc):
                 key = rec["text"].casefold()

@@ -1,0 +1,53 @@
+"""Build a Hugging Face `DatasetDict` from sentence records.
+
+Targets are float32 multi-hot vectors in inventory order; `label_mask` marks the
+techniques the record's source annotates, so training can ignore the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import datasets
+
+from data.records import annotated_techniques
+from data.splits import DEFAULT_RATIOS, split_records
+from data.techniques import technique_ids
+
+FEATURES = datasets.Features(
+    {
+        "id": datasets.Value("string"),
+        "doc_id": datasets.Value("string"),
+        "text": datasets.Value("string"),
+        "source": datasets.Value("string"),
+        "labels": datasets.Sequence(datasets.Value("float32")),
+        "label_mask": datasets.Sequence(datasets.Value("float32")),
+    }
+)
+
+
+def to_row(record: dict, ids: tuple[str, ...]) -> dict:
+    present = set(record["labels"])
+    annotated = set(annotated_techniques(record["source"]))
+    return {
+        "id": record["id"],
+        "doc_id": record["doc_id"],
+        "text": record["text"],
+        "source": record["source"],
+        "labels": [float(t in present) for t in ids],
+        "label_mask": [float(t in annotated) for t in ids],
+    }
+
+
+def build_dataset(records: Iterable[dict]) -> datasets.Dataset:
+    ids = technique_ids()
+    return datasets.Dataset.from_list([to_row(r, ids) for r in records], features=FEATURES)
+
+
+def build_dataset_dict(
+    records: Iterable[dict], ratios: tuple[float, float, float] = DEFAULT_RATIOS
+) -> datasets.DatasetDict:
+    """Document-level train/dev/test splits of the records as one `DatasetDict`."""
+    return datasets.DatasetDict(
+        {name: build_dataset(rows) for name, rows in split_records(records, ratios).items()}
+    )

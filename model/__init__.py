@@ -1,0 +1,1 @@
+"""Everything needed at prediction time: segmentation, the predictor, writers."""

@@ -1,0 +1,46 @@
+"""Document-level, deterministic splits and the DatasetDict built on them."""
+
+from data.hf import build_dataset_dict
+from data.records import annotated_techniques
+from data.splits import split_of, split_records
+from data.techniques import technique_ids
+
+
+def test_no_document_in_two_splits(ptc_records):
+    parts = split_records(ptc_records)
+    docs = {name: {r["doc_id"] for r in rows} for name, rows in parts.items()}
+    assert not docs["train"] & docs["dev"]
+    assert not docs["train"] & docs["test"]
+    assert not docs["dev"] & docs["test"]
+    assert sum(len(rows) for rows in parts.values()) == len(ptc_records)
+
+
+def test_adding_documents_moves_nothing(ptc_records):
+    before = {r["doc_id"]: split_of(r["doc_id"]) for r in ptc_records[:3000]}
+    more = ptc_records + [{**r, "doc_id": "new-" + r["doc_id"]} for r in ptc_records[:500]]
+    after = {
+        d: s
+        for name, rows in split_records(more).items()
+        for r in rows
+        for d, s in [(r["doc_id"], name)]
+    }
+    assert all(after[d] == s for d, s in before.items())
+
+
+def test_ratios_are_configurable(ptc_records):
+    docs = {r["doc_id"] for r in ptc_records}
+    share = sum(split_of(d, (0.5, 0.25, 0.25)) == "train" for d in docs) / len(docs)
+    assert 0.4 < share < 0.6
+
+
+def test_dataset_targets_and_masks(ptc_records):
+    dd = build_dataset_dict(ptc_records[:2000])
+    assert set(dd) == {"train", "dev", "test"}
+    assert dd["train"].features["labels"].feature.dtype == "float32"
+    row = next(r for r in dd["train"] if any(r["labels"]))
+    ids = technique_ids()
+    record = next(r for r in ptc_records if r["id"] == row["id"])
+    assert [ids[i] for i, v in enumerate(row["labels"]) if v] == record["labels"]
+    annotated = set(annotated_techniques("ptc"))
+    assert row["label_mask"] == [float(t in annotated) for t in ids]
+    assert row["label_mask"][ids.index("denial")] == 0.0

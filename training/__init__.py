@@ -1,0 +1,1 @@
+"""Everything needed to learn and compare models, and the command line."""

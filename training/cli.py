@@ -1,0 +1,92 @@
+"""The `propscan` command line: parses arguments and calls functions that tests call too.
+
+Heavy imports (torch, transformers, mlflow) happen inside the handlers, so `--help` and
+the data commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def cmd_import_ptc(args: argparse.Namespace) -> int:
+    from data.ptc import import_ptc
+    from data.records import write_records
+
+    records = import_ptc(args.folder)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    count = write_records(args.output, records)
+    docs = len({r["doc_id"] for r in records})
+    print(f"wrote {count:,} sentences of {docs:,} documents to {args.output}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from data.sources import load_specs
+    from data.stats import stats_table
+
+    print(stats_table(load_specs(args.data), tuple(args.split_ratios)))
+    return 0
+
+
+def cmd_build_corpus(args: argparse.Namespace) -> int:
+    from data.corpus_build import build_corpus
+
+    count = build_corpus(args.docs, args.output)
+    print(f"wrote {count:,} sentences to {args.output}")
+    return 0
+
+
+def add_data_commands(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="import, inspect and build labeled data")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+
+    imp = data_sub.add_parser("import-ptc", help="turn a PTC folder into sentence records")
+    imp.add_argument("folder", type=Path, help="PTC folder with articles/ and technique labels")
+    imp.add_argument("-o", "--output", type=Path, required=True, help="JSONL file to write")
+    imp.set_defaults(func=cmd_import_ptc)
+
+    stats = data_sub.add_parser("stats", help="sentences, documents and techniques per split")
+    stats.add_argument(
+        "data", nargs="+", help="corpus, ptc:DIR, a JSONL file, or a folder holding corpus.jsonl"
+    )
+    stats.add_argument(
+        "--split-ratios",
+        nargs=3,
+        type=float,
+        default=[0.8, 0.1, 0.1],
+        metavar=("TRAIN", "DEV", "TEST"),
+    )
+    stats.set_defaults(func=cmd_stats)
+
+    build = data_sub.add_parser("build-corpus", help="compile the authored corpus files to JSONL")
+    build.add_argument("--docs", type=Path, default=Path("data/corpus/docs"))
+    build.add_argument("-o", "--output", type=Path, default=Path("data/corpus/corpus.jsonl"))
+    build.set_defaults(func=cmd_build_corpus)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="propscan",
+        description="Find rhetoric and propaganda techniques in news text, sentence by sentence.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_data_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"propscan: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
