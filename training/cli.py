@@ -68,6 +68,31 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
     build.set_defaults(func=cmd_build_corpus)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.config import FAMILIES, build_config
+    from training.train import report, train
+
+    config = build_config(FAMILIES[args.family], args)
+    result = train(config)
+    print(report(result, config.registered_model))
+    return 0
+
+
+def add_train_commands(sub: argparse._SubParsersAction) -> None:
+    from training.config import FAMILIES, add_arguments
+
+    train = sub.add_parser("train", help="train a model; every run is tracked in MLflow")
+    train_sub = train.add_subparsers(dest="family", required=True)
+    helps = {
+        "baseline": "TF-IDF n-grams + one logistic regression per technique (fast)",
+        "transformer": "fine-tune an encoder (default all-MiniLM-L6-v2) with a multi-label head",
+    }
+    for family, cls in FAMILIES.items():
+        parser = train_sub.add_parser(family, help=helps[family], description=helps[family])
+        add_arguments(parser, cls)
+        parser.set_defaults(func=cmd_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="propscan",
@@ -75,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     add_data_commands(sub)
+    add_train_commands(sub)
     return parser
 
 

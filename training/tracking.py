@@ -1,0 +1,98 @@
+"""MLflow conventions in one place: store, experiment names, datasets, model registration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import model as model_package
+from model.predictor import MODEL_DIR_ARTIFACT
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+PYFUNC_FILE = Path(model_package.__file__).with_name("pyfunc_model.py")
+
+
+def tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI` when set, else `sqlite:///mlflow.db` in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def connect() -> MlflowClient:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(uri, uri)
+
+
+def data_name(specs: list[str]) -> str:
+    """A short, stable name for a data selection: corpus, ptc, a file's stem; joined by +."""
+    names = []
+    for spec in specs:
+        if spec.startswith("ptc:"):
+            names.append("ptc")
+        elif spec == "corpus":
+            names.append("corpus")
+        else:
+            names.append(Path(spec).stem or Path(spec).name)
+    return "+".join(names)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def log_split_dataset(records: list[dict], name: str, source: str, context: str):
+    """Log one split as an MLflow dataset input (its digest identifies the exact data)."""
+    frame = pd.DataFrame(
+        {
+            "id": [r["id"] for r in records],
+            "text": [r["text"] for r in records],
+            "labels": [",".join(r["labels"]) for r in records],
+            "source": [r["source"] for r in records],
+        }
+    )
+    dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="labels")
+    mlflow.log_input(dataset, context=context)
+    return dataset
+
+
+def log_model(folder: Path, registered_model: str, example: pd.DataFrame, output: pd.DataFrame):
+    """Log the model folder as a models-from-code pyfunc and register a new version."""
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PYFUNC_FILE),
+        artifacts={MODEL_DIR_ARTIFACT: str(folder)},
+        signature=infer_signature(example[["text"]], output),
+        registered_model_name=registered_model,
+    )
+    return info
+
+
+def ensure_champion(client: MlflowClient, name: str, version: str) -> bool:
+    """Give `champion` to the first version ever registered; True if it was given."""
+    if CHAMPION in client.get_registered_model(name).aliases:
+        return False
+    client.set_registered_model_alias(name, CHAMPION, version)
+    return True
+
+
+def ui_address(client: MlflowClient, run_id: str) -> str:
+    run = client.get_run(run_id)
+    return f"http://127.0.0.1:5000/#/experiments/{run.info.experiment_id}/runs/{run_id}"

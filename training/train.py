@@ -1,0 +1,192 @@
+"""One training run, either family: data -> fit -> thresholds -> metrics -> MLflow."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from data.hf import build_dataset_dict
+from data.sources import load_specs
+from data.techniques import technique_ids
+from model.bundle import load_meta, save_meta
+from model.predictor import Predictor
+from training import tracking
+from training.config import BaselineConfig, TransformerConfig, config_params
+from training.evaluation import (
+    compute_metrics,
+    metrics_table,
+    plot_f1_bars,
+    plot_pr_curves,
+    tune_thresholds,
+)
+from training.model_card import model_card
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    version: str
+    folder: Path
+    dev_metrics: dict[str, float]
+    test_metrics: dict[str, float]
+    train_seconds: float
+    became_champion: bool
+    address: str
+
+
+def split_arrays(split) -> tuple[list[str], np.ndarray, np.ndarray]:
+    return (
+        list(split["text"]),
+        np.array(split["labels"], dtype=np.float32).reshape(len(split), -1),
+        np.array(split["label_mask"], dtype=np.float32).reshape(len(split), -1),
+    )
+
+
+def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = None) -> TrainResult:
+    family = "baseline" if isinstance(config, BaselineConfig) else "transformer"
+    techniques = list(technique_ids())
+    records = load_specs(config.data)
+    ratios = tuple(config.split_ratios)
+    dataset = build_dataset_dict(records, ratios)
+    for split in ("train", "dev", "test"):
+        if len(dataset[split]) == 0:
+            raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
+    name = tracking.data_name(config.data)
+    client = tracking.connect()
+    mlflow.set_experiment(config.experiment or f"propscan/{name}")
+    folder = Path(config.output_dir or keep_dir or tempfile.mkdtemp(prefix="propscan-model-"))
+    with mlflow.start_run(run_name=f"{family}-{name}") as run:
+        mlflow.set_tags(
+            {
+                "family": family,
+                "data": name,
+                "mlflow.source.git.commit": tracking.git_commit() or "unknown",
+            }
+        )
+        mlflow.log_params({"family": family, **config_params(config)})
+        by_split = {"train": [], "dev": [], "test": []}
+        split_of = {row: s for s in by_split for row in dataset[s]["id"]}
+        for record in records:
+            by_split[split_of[record["id"]]].append(record)
+        digests = {
+            split: tracking.log_split_dataset(
+                rows, f"{name}-{split}", ";".join(config.data), split
+            ).digest
+            for split, rows in by_split.items()
+        }
+        mlflow.log_params({f"n_{split}": len(rows) for split, rows in by_split.items()})
+
+        train_texts, train_y, train_mask = split_arrays(dataset["train"])
+        started = time.perf_counter()
+        if family == "baseline":
+            from training.baseline import fit_baseline
+
+            fit_baseline(train_texts, train_y, train_mask, config, techniques, folder)
+        else:
+            from training.transformer import fine_tune
+
+            fine_tune(
+                dataset,
+                config,
+                techniques,
+                folder,
+                log_epoch=lambda metrics, step: mlflow.log_metrics(metrics, step=step),
+            )
+        train_seconds = time.perf_counter() - started
+
+        predictor = Predictor(folder)
+        dev_texts, dev_y, dev_mask = split_arrays(dataset["dev"])
+        dev_probs = predictor.predict_proba(dev_texts)
+        thresholds = tune_thresholds(dev_probs, dev_y, dev_mask)
+        meta = load_meta(folder)
+        meta.thresholds = {t: float(v) for t, v in zip(techniques, thresholds, strict=True)}
+        save_meta(folder, meta)
+        dev_metrics = compute_metrics(dev_probs, dev_y, dev_mask, thresholds, techniques)
+
+        test_texts, test_y, test_mask = split_arrays(dataset["test"])
+        started = time.perf_counter()
+        test_probs = predictor.predict_proba(test_texts)
+        throughput = len(test_texts) / max(time.perf_counter() - started, 1e-9)
+        test_metrics = compute_metrics(test_probs, test_y, test_mask, thresholds, techniques)
+
+        mlflow.log_metrics(test_metrics)
+        mlflow.log_metrics({f"dev/{k}": v for k, v in dev_metrics.items()})
+        mlflow.log_metrics({f"threshold/{t}": v for t, v in meta.thresholds.items()})
+        mlflow.log_metrics(
+            {"train_seconds": train_seconds, "score_sentences_per_second": throughput}
+        )
+        mlflow.log_dict(meta.thresholds, "thresholds.json")
+        with tempfile.TemporaryDirectory() as plots:
+            plots = Path(plots)
+            mlflow.log_artifact(
+                str(
+                    plot_f1_bars(
+                        test_metrics, techniques, plots / "f1_test.png", f"{family} on {name} test"
+                    )
+                ),
+                "plots",
+            )
+            mlflow.log_artifact(
+                str(
+                    plot_pr_curves(
+                        test_probs, test_y, test_mask, techniques, plots / "pr_curves_test.png"
+                    )
+                ),
+                "plots",
+            )
+
+        example = pd.DataFrame({"text": test_texts[:3]})
+        output = pd.DataFrame(
+            {
+                "n_sentences": [1] * len(example),
+                "techniques": [json.dumps([])] * len(example),
+                "sentences": [json.dumps([])] * len(example),
+            }
+        )
+        info = tracking.log_model(folder, config.registered_model, example, output)
+        version = str(info.registered_model_version)
+        client.update_model_version(
+            config.registered_model,
+            version,
+            model_card(family, meta, name, digests, test_metrics, config),
+        )
+        for key, value in {
+            "family": family,
+            "data": name,
+            "run_id": run.info.run_id,
+            "test_digest": digests["test"],
+        }.items():
+            client.set_model_version_tag(config.registered_model, version, key, value)
+        became_champion = tracking.ensure_champion(client, config.registered_model, version)
+        address = tracking.ui_address(client, run.info.run_id)
+    return TrainResult(
+        run.info.run_id,
+        version,
+        folder,
+        dev_metrics,
+        test_metrics,
+        train_seconds,
+        became_champion,
+        address,
+    )
+
+
+def report(result: TrainResult, registered_model: str) -> str:
+    """What a person at the terminal sees when a run ends."""
+    techniques = list(technique_ids())
+    lines = [
+        f"test metrics ({result.train_seconds:.0f} s training):",
+        metrics_table(result.test_metrics, techniques),
+        "",
+        f"registered {registered_model} version {result.version}"
+        + (" (alias champion: first version)" if result.became_champion else ""),
+        f"MLflow run {result.run_id}: {result.address} (start the UI with `propscan ui`)",
+    ]
+    return "\n".join(lines)
