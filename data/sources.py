@@ -29,14 +29,24 @@ def load_spec(spec: str) -> list[dict]:
     return list(read_records(path))
 
 
-def load_specs(specs: list[str]) -> list[dict]:
-    """Records of several specs together; a document id may come from one spec only."""
-    records: list[dict] = []
+def spec_path(spec: str) -> Path:
+    """The file or folder a spec reads, as an absolute path (an MLflow dataset source)."""
+    return (CORPUS_FILE if spec == "corpus" else Path(spec.removeprefix("ptc:"))).resolve()
+
+
+def load_specs_by_spec(specs: list[str]) -> dict[str, list[dict]]:
+    """Records per spec; a document id may come from one spec only."""
+    out: dict[str, list[dict]] = {}
     owner: dict[str, str] = {}
     for spec in specs:
-        for record in load_spec(spec):
+        out[spec] = load_spec(spec)
+        for record in out[spec]:
             first = owner.setdefault(record["doc_id"], spec)
             if first != spec:
                 raise ValueError(f"document {record['doc_id']} is in both {first} and {spec}")
-            records.append(record)
-    return records
+    return out
+
+
+def load_specs(specs: list[str]) -> list[dict]:
+    """Records of several specs together."""
+    return [r for records in load_specs_by_spec(specs).values() for r in records]

@@ -57,10 +57,20 @@ class TransformerScorer:
         self.model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
         self.max_length = meta.max_length
         self.batch_size = batch_size
+        self.prefix, self.suffix = self.special_tokens()
+
+    def special_tokens(self) -> tuple[list[int], list[int]]:
+        """The ids the tokenizer puts before and after a single sentence ([CLS] / [SEP])."""
+        with_special = self.tokenizer("propscan")["input_ids"]
+        plain = self.tokenizer("propscan", add_special_tokens=False)["input_ids"]
+        for i in range(len(with_special) - len(plain) + 1):
+            if with_special[i : i + len(plain)] == plain:
+                return with_special[:i], with_special[i + len(plain) :]
+        raise ValueError("cannot locate the special tokens of this tokenizer")
 
     def windows(self, sentences: list[str]) -> tuple[list[list[int]], list[int]]:
         """Token id windows with special tokens, and the sentence index of each window."""
-        body = self.max_length - self.tokenizer.num_special_tokens_to_add()
+        body = self.max_length - len(self.prefix) - len(self.suffix)
         stride = max(body // 2, 1)
         ids = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
         windows, owners = [], []
@@ -68,7 +78,7 @@ class TransformerScorer:
             starts = range(0, max(len(tokens) - body, 0) + stride, stride) if tokens else [0]
             for start in starts:
                 piece = tokens[start : start + body]
-                windows.append(self.tokenizer.build_inputs_with_special_tokens(piece))
+                windows.append(self.prefix + piece + self.suffix)
                 owners.append(idx)
                 if start + body >= len(tokens):
                     break

@@ -93,6 +93,60 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         parser.set_defaults(func=cmd_train)
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from model.batch import score_inputs
+    from model.predictor import Predictor
+    from training.tracking import connect
+
+    connect()
+    predictor = Predictor.load(args.model)
+    summary = score_inputs(
+        args.inputs,
+        predictor,
+        args.out,
+        errors_path=args.errors,
+        html_path=args.html,
+        resume=args.resume,
+        id_column=args.id_column,
+        text_column=args.text_column,
+        progress=not args.quiet,
+        model_name=str(args.model),
+    )
+    print(summary.table())
+    return 1 if summary.errors else 0
+
+
+def add_score_command(sub: argparse._SubParsersAction) -> None:
+    score = sub.add_parser(
+        "score",
+        help="score articles: per-sentence techniques, probabilities and offsets",
+        description="Score .txt files, folders (recursive), .jsonl and .csv files, or - (stdin). "
+        "Exit code 0 when every input was scored, 1 when any failed (see --errors).",
+    )
+    score.add_argument("inputs", nargs="+", help=".txt, folder, .jsonl, .csv or - for stdin")
+    score.add_argument(
+        "--model",
+        default="models:/propscan@champion",
+        help="models:/propscan/N, models:/propscan@alias, runs:/ID/model or a model folder "
+        "(default: models:/propscan@champion)",
+    )
+    score.add_argument(
+        "--out",
+        type=Path,
+        action="append",
+        default=[],
+        help="write results here: .jsonl (a line per document) or .csv (a row per sentence); "
+        "repeatable",
+    )
+    score.add_argument("--html", type=Path, help="write a self-contained HTML report here")
+    score.add_argument("--errors", type=Path, help="write failed inputs here (JSONL)")
+    score.add_argument("--resume", action="store_true", help="skip documents already in --out")
+    score.add_argument("--id-column", default="id", help="id field of JSONL/CSV input")
+    score.add_argument("--text-column", default="text", help="text field of JSONL/CSV input")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(func=cmd_score)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="propscan",
@@ -101,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_data_commands(sub)
     add_train_commands(sub)
+    add_score_command(sub)
     return parser
 
 

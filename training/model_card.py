@@ -23,7 +23,7 @@ def model_card(
         [
             f"# propscan {family}{base}",
             "",
-            f"**Data**: `{data}` ({', '.join(config.data)}); split digests: "
+            f"**Data**: `{data}` ({', '.join(config.data)}); dataset digests: "
             + ", ".join(f"{s} `{d}`" for s, d in digests.items())
             + ".",
             f"**Test metrics**: micro-F1 {metrics['micro_f1']:.3f}, macro-F1 "

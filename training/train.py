@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from data.hf import build_dataset_dict
-from data.sources import load_specs
+from data.sources import load_specs_by_spec, spec_path
+from data.splits import split_records
 from data.techniques import technique_ids
 from model.bundle import load_meta, save_meta
 from model.predictor import Predictor
@@ -52,7 +53,8 @@ def split_arrays(split) -> tuple[list[str], np.ndarray, np.ndarray]:
 def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = None) -> TrainResult:
     family = "baseline" if isinstance(config, BaselineConfig) else "transformer"
     techniques = list(technique_ids())
-    records = load_specs(config.data)
+    by_spec = load_specs_by_spec(config.data)
+    records = [r for rows in by_spec.values() for r in rows]
     ratios = tuple(config.split_ratios)
     dataset = build_dataset_dict(records, ratios)
     for split in ("train", "dev", "test"):
@@ -71,17 +73,15 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             }
         )
         mlflow.log_params({"family": family, **config_params(config)})
-        by_split = {"train": [], "dev": [], "test": []}
-        split_of = {row: s for s in by_split for row in dataset[s]["id"]}
-        for record in records:
-            by_split[split_of[record["id"]]].append(record)
-        digests = {
-            split: tracking.log_split_dataset(
-                rows, f"{name}-{split}", ";".join(config.data), split
-            ).digest
-            for split, rows in by_split.items()
-        }
-        mlflow.log_params({f"n_{split}": len(rows) for split, rows in by_split.items()})
+        digests = {}
+        for spec, rows in by_spec.items():
+            spec_name = tracking.data_name([spec])
+            for split, part in split_records(rows, ratios).items():
+                dataset_input = tracking.log_split_dataset(
+                    part, f"{spec_name}-{split}", str(spec_path(spec)), split
+                )
+                digests[f"{spec_name}-{split}"] = dataset_input.digest
+        mlflow.log_params({f"n_{split}": len(dataset[split]) for split in dataset})
 
         train_texts, train_y, train_mask = split_arrays(dataset["train"])
         started = time.perf_counter()
@@ -161,7 +161,7 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             "family": family,
             "data": name,
             "run_id": run.info.run_id,
-            "test_digest": digests["test"],
+            "test_digests": ",".join(d for k, d in digests.items() if k.endswith("-test")),
         }.items():
             client.set_model_version_tag(config.registered_model, version, key, value)
         became_champion = tracking.ensure_champion(client, config.registered_model, version)

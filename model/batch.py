@@ -1,0 +1,141 @@
+"""Batch scoring: inputs -> Predictor -> writers, with a progress bar and a summary.
+
+Documents are scored a few at a time (so the predictor batches sentences across them)
+and written as soon as they are scored; failures are collected, not raised.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.inputs import Document, InputError, read_inputs
+from model.predictor import Predictor
+from model.writers import JsonlWriter, open_writer
+
+DOCS_PER_BATCH = 16
+
+
+@dataclass
+class ScoreSummary:
+    documents: int = 0
+    skipped: int = 0
+    sentences: int = 0
+    flagged_sentences: int = 0
+    techniques: Counter = field(default_factory=Counter)
+    errors: list[InputError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, doc: dict) -> None:
+        self.documents += 1
+        self.sentences += len(doc["sentences"])
+        for sentence in doc["sentences"]:
+            self.flagged_sentences += bool(sentence["techniques"])
+            self.techniques.update(sentence["techniques"])
+
+    def table(self) -> str:
+        share = self.flagged_sentences / self.sentences if self.sentences else 0.0
+        rate = self.sentences / self.seconds if self.seconds else 0.0
+        lines = [
+            f"{'documents scored':32s} {self.documents:>8,}",
+            f"{'documents skipped (--resume)':32s} {self.skipped:>8,}",
+            f"{'inputs failed':32s} {len(self.errors):>8,}",
+            f"{'sentences':32s} {self.sentences:>8,}",
+            f"{'sentences with any technique':32s} {share:>8.1%}",
+            f"{'sentences per second':32s} {rate:>8.1f}",
+        ]
+        if self.techniques:
+            lines.append("top techniques (sentences):")
+            lines += [f"  {t:30s} {n:>8,}" for t, n in self.techniques.most_common(5)]
+        for error in self.errors[:20]:
+            lines.append(f"failed: {error.origin}: {error.reason}")
+        if len(self.errors) > 20:
+            lines.append(f"... and {len(self.errors) - 20} more (see --errors)")
+        return "\n".join(lines)
+
+
+def document_result(doc: Document, sentences: list[dict]) -> dict:
+    return {"id": doc.id, "origin": doc.origin, "text": doc.text, "sentences": sentences}
+
+
+def score_inputs(
+    inputs: list[str],
+    predictor: Predictor,
+    outputs: list[Path],
+    *,
+    errors_path: Path | None = None,
+    html_path: Path | None = None,
+    resume: bool = False,
+    id_column: str = "id",
+    text_column: str = "text",
+    progress: bool = True,
+    model_name: str = "",
+) -> ScoreSummary:
+    """Score every document of `inputs`, writing each output as documents finish."""
+    from tqdm import tqdm
+
+    writers = [open_writer(path, resume) for path in outputs]
+    done = set.intersection(*(w.done for w in writers)) if writers else set()
+    error_handle = (
+        errors_path.open("a" if resume else "w", encoding="utf-8") if errors_path else None
+    )
+    summary = ScoreSummary()
+    previous = next((w.previous for w in writers if isinstance(w, JsonlWriter)), [])
+    scored = [doc for doc in previous if doc["id"] in done] if html_path else []
+    seen_ids: set[str] = set()
+    bar = tqdm(unit="doc", disable=not progress, file=sys.stderr)
+    started = time.perf_counter()
+    pending: list[Document] = []
+
+    def flush() -> None:
+        results = predictor.score([doc.text for doc in pending])
+        for doc, sentences in zip(pending, results, strict=True):
+            result = document_result(doc, sentences)
+            for writer in writers:
+                writer.write(result)
+            summary.add(result)
+            if html_path:
+                scored.append(result)
+        bar.update(len(pending))
+        elapsed = time.perf_counter() - started
+        bar.set_postfix(sent_per_s=f"{summary.sentences / max(elapsed, 1e-9):.0f}")
+        pending.clear()
+
+    try:
+        for item in read_inputs(inputs, id_column, text_column):
+            if isinstance(item, Document) and item.id in seen_ids:
+                item = InputError(item.origin, f"duplicate document id {item.id!r}")
+            if isinstance(item, InputError):
+                summary.errors.append(item)
+                if error_handle:
+                    error_handle.write(
+                        json.dumps({"origin": item.origin, "reason": item.reason}) + "\n"
+                    )
+                    error_handle.flush()
+            elif item.id in done:
+                seen_ids.add(item.id)
+                summary.skipped += 1
+            else:
+                seen_ids.add(item.id)
+                pending.append(item)
+                if len(pending) >= DOCS_PER_BATCH:
+                    flush()
+        if pending:
+            flush()
+    finally:
+        summary.seconds = time.perf_counter() - started
+        bar.close()
+        for writer in writers:
+            writer.close()
+        if error_handle:
+            error_handle.close()
+    if html_path:
+        from model.report_html import render_report
+
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_report(scored, model_name=model_name), encoding="utf-8")
+    return summary
