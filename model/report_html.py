@@ -70,8 +70,10 @@ svg.chart text { font: 12px system-ui, sans-serif; fill: var(--ink); }
 .s.open { outline: 2px solid var(--ink); }
 .tag { font-size: .7rem; line-height: 1; white-space: nowrap; vertical-align: 2px; margin-left: 4px;
   padding: 1px 5px; border-radius: 8px; border: 1px solid var(--c); background: #fff; }
+.tag::before { content: ""; display: inline-block; width: .6em; height: .6em; margin-right: 3px;
+  border-radius: 50%; background: var(--c); }
 .tag::after { content: attr(data-label); }
-.details { display: block; white-space: normal; margin: .4rem 0 .6rem; padding: .5rem .75rem;
+.details { display: block; white-space: normal; margin: .4rem 0 0; padding: .5rem .75rem;
   border: 1px solid var(--line); border-left: 4px solid var(--ink); border-radius: 6px;
   background: #fafbfc; font-size: .85rem; line-height: 1.4; cursor: default; }
 .details table { border-collapse: collapse; width: 100%; }
@@ -135,6 +137,11 @@ HOW_TO_READ = (
 )
 
 
+def colour(technique_id: str) -> str:
+    """The technique's fixed colour (grey for an id the inventory does not know)."""
+    return COLOURS.get(technique_id, FALLBACK_COLOUR)
+
+
 def tint(colour: str, strength: float = 0.22) -> str:
     """A light version of `colour` that dark text stays readable on."""
     rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
@@ -148,14 +155,15 @@ def colour_css(techniques: tuple[Technique, ...]) -> str:
     )
 
 
-def colour(technique_id: str) -> str:
-    return COLOURS.get(technique_id, FALLBACK_COLOUR)
-
-
 def flagged(sentence: dict) -> list[str]:
     """The sentence's techniques over threshold, most probable first."""
     probs = sentence["probabilities"]
     return sorted(sentence["techniques"], key=lambda t: -probs.get(t, 0.0))
+
+
+def count_flagged(sentences: list[dict]) -> int:
+    """Sentences with at least one technique over threshold."""
+    return sum(bool(s["techniques"]) for s in sentences)
 
 
 def technique_counts(sentences: list[dict]) -> Counter:
@@ -187,7 +195,7 @@ def bar_chart(counts: Counter, names: dict[str, str], label: str) -> str:
 def summary(documents: list[dict], techniques: tuple[Technique, ...], counts: Counter) -> str:
     """Run totals, the how-to-read note, the run-wide chart and the legend."""
     sentences = [s for d in documents for s in d["sentences"]]
-    n_flagged = sum(bool(s["techniques"]) for s in sentences)
+    n_flagged = count_flagged(sentences)
     share = f"{n_flagged / len(sentences):.1%}" if sentences else "n/a"
     stats = [
         ("documents", f"{len(documents):,}"),
@@ -228,7 +236,7 @@ def table_of_contents(documents: list[dict]) -> str:
         return "<section><h2>Articles</h2><p>No documents.</p></section>"
     items = "".join(
         f'<li><a href="#doc-{i}">{escape(doc["id"])}</a> <span class="muted">'
-        f"{sum(bool(s['techniques']) for s in doc['sentences'])} of "
+        f"{count_flagged(doc['sentences'])} of "
         f"{len(doc['sentences'])} sentences flagged</span></li>"
         for i, doc in enumerate(documents, 1)
     )
@@ -271,7 +279,7 @@ def article_text(doc: dict, techniques: tuple[Technique, ...]) -> str:
 def article(index: int, doc: dict, techniques: tuple[Technique, ...]) -> str:
     """One article: heading, counts, its technique chart and its highlighted text."""
     sentences = doc["sentences"]
-    n_flagged = sum(bool(s["techniques"]) for s in sentences)
+    n_flagged = count_flagged(sentences)
     names = {t.id: t.name for t in techniques}
     chart = bar_chart(technique_counts(sentences), names, f"Techniques in {doc['id']}")
     return (

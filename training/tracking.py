@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -68,21 +69,27 @@ def log_split_dataset(records: list[dict], name: str, source: str, context: str)
             "source": [r["source"] for r in records],
         }
     )
-    dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="labels")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "source can be interpreted in ..."
+        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="labels")
     mlflow.log_input(dataset, context=context)
     return dataset
 
 
 def log_model(folder: Path, registered_model: str, example: pd.DataFrame, output: pd.DataFrame):
-    """Log the model folder as a models-from-code pyfunc and register a new version."""
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(PYFUNC_FILE),
-        artifacts={MODEL_DIR_ARTIFACT: str(folder)},
-        signature=infer_signature(example[["text"]], output),
-        registered_model_name=registered_model,
-    )
-    return info
+    """Log the model folder as a models-from-code pyfunc and register a new version.
+
+    No input example: MLflow would load and run the model again just to validate it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_FILE),
+            artifacts={MODEL_DIR_ARTIFACT: str(folder)},
+            signature=infer_signature(example[["text"]], output),
+            registered_model_name=registered_model,
+        )
 
 
 def ensure_champion(client: MlflowClient, name: str, version: str) -> bool:

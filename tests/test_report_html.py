@@ -1,0 +1,185 @@
+"""The HTML report as its reader sees it: all text there, coloured, escaped, offline."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from data.techniques import technique_ids
+from model.report_html import COLOURS, render_report
+
+COUNCIL = """Council's Budget Betrayal
+By Jane Porter, City Desk
+
+The council's reckless, scandalous budget will gut the library.
+So-called experts at City Hall say the cuts are "modest". Can we really believe a word \
+they say?
+
+  Every family in this town knows the truth: if the library closes, crime will soar.
+Jobs, jobs, jobs: that is what this plan should be about.
+The budget vote is on Thursday at 7 p.m. in the town hall."""
+
+PIPELINE = """Pipeline approved after two-year review
+Reuters — The regional energy board approved the Northway pipeline on Monday.
+The board said the project met all environmental conditions.
+Opponents called the decision "a betrayal of every child who will breathe this air".
+Either we stop this pipeline now, or we lose the valley forever!
+A spokesperson for the operator said construction would start in spring.
+"""
+
+FLAGS = {
+    "The council's reckless": {"loaded_language": 0.93, "exaggeration": 0.61},
+    "So-called experts": {"name_calling": 0.88},
+    "Can we really believe": {"doubt": 0.81},
+    "Every family in this town": {"appeal_to_fear": 0.74, "causal_oversimplification": 0.66},
+    "Jobs, jobs, jobs": {"slogans": 0.58, "repetition": 0.9},
+    "Opponents called": {"loaded_language": 0.7},
+    "Either we stop": {"black_and_white": 0.85, "appeal_to_fear": 0.52},
+}
+
+
+def scored(doc_id: str, text: str) -> dict:
+    """A document as `Predictor.score` shapes it, flagged by FLAGS, other scores low."""
+    from model.segment import segment
+
+    rng = random.Random(doc_id)
+    sentences = []
+    for idx, s in enumerate(segment(text)):
+        flags = next((f for prefix, f in FLAGS.items() if s.text.startswith(prefix)), {})
+        probs = {t: round(rng.uniform(0.0, 0.3), 4) for t in technique_ids()} | flags
+        sentences.append(
+            {"sent_idx": idx, "start": s.start, "end": s.end, "text": s.text,
+             "techniques": list(flags), "probabilities": probs}
+        )  # fmt: skip
+    return {"id": doc_id, "text": text, "sentences": sentences}
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict]:
+    return [scored("council-budget.txt", COUNCIL), scored("pipeline-approved", PIPELINE)]
+
+
+class ArticleText(HTMLParser):
+    """The visible text of each `<div class="text">`, as a browser shows it (JS not run)."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += tag == "span" or tag == "div"
+        elif tag == "div" and ("class", "text") in attrs:
+            self.depth = 1
+            self.texts.append("")
+
+    def handle_endtag(self, tag):
+        if self.depth and tag in ("span", "div"):
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.texts[-1] += data
+
+
+def article_texts(page: str) -> list[str]:
+    parser = ArticleText()
+    parser.feed(page)
+    return parser.texts
+
+
+def test_article_text_reads_exactly_as_the_original(docs):
+    assert article_texts(render_report(docs)) == [d["text"] for d in docs]
+
+
+def test_every_sentence_appears(docs):
+    texts = article_texts(render_report(docs))
+    for doc, shown in zip(docs, texts, strict=True):
+        for s in doc["sentences"]:
+            assert s["text"] in shown
+
+
+def test_flagged_sentences_carry_their_most_probable_technique(docs):
+    page = render_report(docs)
+    span = re.search(r'<span class="s hl t-(\w+)"[^>]*>Jobs, jobs, jobs', page)
+    assert span and span.group(1) == "repetition"  # 0.9 beats slogans' 0.58
+    tags = re.search(r"Jobs, jobs, jobs.*?</span></span>", page, re.S).group(0)
+    assert 'class="tag t-repetition"' in tags and 'class="tag t-slogans"' in tags
+    assert f".t-repetition {{ --c: {COLOURS['repetition']};" in page
+    unflagged = re.search(r'<span class="s" [^>]*>The budget vote is on Thursday', page)
+    assert unflagged, "an unflagged sentence is not highlighted"
+
+
+def test_every_technique_has_its_own_colour():
+    assert set(COLOURS) == set(technique_ids())
+    assert len(set(COLOURS.values())) == len(COLOURS)
+
+
+def test_hostile_ids_and_text_are_escaped():
+    text = 'Say <script>alert(1)</script> & "quote" now.'
+    doc = {"id": "<script>alert(1)</script>", "text": text, "sentences": []}
+    page = render_report([doc], title="<b>t</b>", model_name="<img src=x onerror=alert(1)>")
+    assert "<script>alert(1)" not in page and "<img" not in page and "<b>t</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert article_texts(page) == [text]
+
+
+def test_no_external_resources(docs):
+    page = render_report(docs, model_name="baseline-v3")
+    assert not re.search(r"https?://|src=|@import|url\(", page)
+
+
+def test_empty_run_says_no_documents():
+    page = render_report([])
+    assert "No documents." in page and "</html>" in page
+
+
+def test_header_toc_and_unflagged_articles(docs):
+    quiet = {"id": "weather", "text": "Rain today.", "sentences": []}
+    page = render_report([*docs, quiet], title="Week 12", model_name="baseline-v3")
+    assert "<h1>Week 12</h1>" in page and "baseline-v3" in page
+    assert '<a href="#doc-1">council-budget.txt</a>' in page
+    assert '<a href="#doc-3">weather</a> <span class="muted">0 of 0 sentences' in page
+    assert 'id="doc-3"' in page
+
+
+def test_hundreds_of_articles(docs):
+    many = [dict(docs[i % 2], id=f"article-{i}") for i in range(400)]
+    page = render_report(many)
+    assert page.count("<article ") == 400 and 'href="#doc-400"' in page
+
+
+def run_chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    return subprocess.run(
+        [chromium, *flags, *args], capture_output=True, text=True, timeout=60, check=True
+    )
+
+
+def test_in_a_real_browser(docs, tmp_path):
+    """Chromium renders the page, and a click opens the box with all 16 scores."""
+    page = render_report(docs, title="propscan report: demo", model_name="baseline-v3")
+    click = "<script>document.querySelector('.s.hl').click()</script></body>"
+    report = tmp_path / "report.html"
+    report.write_text(page.replace("</body>", click), encoding="utf-8")
+    png = tmp_path / "report.png"
+    run_chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,1600", report.as_uri())
+    assert png.is_file() and png.stat().st_size > 10_000
+
+    dom = run_chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    assert "council-budget.txt" in dom and "pipeline-approved" in dom
+    box = re.search(r'<span class="details">.*?</table></span>', dom, re.S)
+    assert box and box.group(0).count("<tr") == len(technique_ids())

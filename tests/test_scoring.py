@@ -1,0 +1,198 @@
+"""`propscan score`: outputs, bad input, resume after a kill, and serving over HTTP."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from model.predictor import Predictor
+from tests.conftest import ROOT, SHARED
+from training.cli import main
+
+SEEDS = ROOT / "seeds"
+PROPSCAN = [sys.executable, "-m", "training.cli"]
+
+
+def test_score_seeds_writes_every_format(trained, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "score",
+            str(SEEDS),
+            "--out",
+            str(out / "s.jsonl"),
+            "--out",
+            str(out / "s.csv"),
+            "--html",
+            str(out / "s.html"),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "documents scored" in table and "sentences with any technique" in table
+    seed = next(SEEDS.glob("*.txt"))
+    text = seed.read_text(encoding="utf-8")
+    docs = [json.loads(line) for line in (out / "s.jsonl").read_text().splitlines()]
+    assert [d["id"] for d in docs] == [seed.name]
+    assert len(docs[0]["sentences"]) > 20
+    for s in docs[0]["sentences"]:
+        assert text[s["start"] : s["end"]] == s["text"]
+        assert set(s["probabilities"]) == set(
+            Predictor.load("models:/propscan@champion").techniques
+        )
+    rows = list(csv.DictReader((out / "s.csv").open(encoding="utf-8")))
+    assert len(rows) == len(docs[0]["sentences"])
+    assert all(text[int(r["start"]) : int(r["end"])] == r["text"] for r in rows)
+    html = (out / "s.html").read_text(encoding="utf-8")
+    assert seed.name in html and "Lukashenko" in html
+
+
+def test_bad_inputs_are_reported_and_the_rest_scored(trained, tmp_path, capsys):
+    good = tmp_path / "in" / "good.txt"
+    good.parent.mkdir()
+    good.write_text("The minister said the figures were wrong. Nobody believed him.\n")
+    (tmp_path / "in" / "empty.txt").write_text("  \n")
+    (tmp_path / "in" / "latin1.txt").write_bytes(b"Caf\xe9 owners protest.\n")
+    (tmp_path / "in" / "binary.txt").write_bytes(b"\x00\x01\x02PNG")
+    jsonl = tmp_path / "in" / "batch.jsonl"
+    jsonl.write_text('{"id": "a", "text": "A fine report."}\n{broken\n{"id": "c"}\n')
+    table = tmp_path / "in" / "rows.csv"
+    table.write_text('id,text\nr1,"One row, scored."\nr2,\n')
+    errors = tmp_path / "errors.jsonl"
+    code = main(
+        [
+            "score",
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "o.jsonl"),
+            "--errors",
+            str(errors),
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    reasons = {
+        json.loads(line)["origin"]: json.loads(line)["reason"]
+        for line in errors.read_text().splitlines()
+    }
+    assert reasons[str(tmp_path / "in" / "empty.txt")] == "empty document"
+    assert reasons[str(tmp_path / "in" / "latin1.txt")].startswith("not UTF-8")
+    assert reasons[str(tmp_path / "in" / "binary.txt")].startswith("binary file")
+    assert reasons[f"{jsonl}:2"].startswith("malformed JSON line")
+    assert "missing or non-string 'text'" in reasons[f"{jsonl}:3"]
+    assert reasons[f"{table}:3"] == "empty document"
+    scored = {json.loads(line)["id"] for line in (tmp_path / "o.jsonl").read_text().splitlines()}
+    assert scored == {"good.txt", "a", "r1"}
+    assert "failed: " in capsys.readouterr().out
+
+
+def test_kill_then_resume_loses_and_duplicates_nothing(trained, tmp_path):
+    source = SHARED / "data" / "unlabeled" / "openwebtext-articles"
+    if not source.is_dir():
+        pytest.skip("unlabeled articles not available")
+    inputs = tmp_path / "articles"
+    inputs.mkdir()
+    names = sorted(p.name for p in source.glob("*.txt"))[:150]
+    for name in names:
+        shutil.copy(source / name, inputs / name)
+    out = tmp_path / "scores.jsonl"
+    command = [
+        *PROPSCAN,
+        "score",
+        str(inputs),
+        "--out",
+        str(out),
+        "--quiet",
+        "--model",
+        str(trained["transformer"].folder),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = [json.loads(line)["id"] for line in out.read_text().splitlines() if line.strip()]
+    assert 0 < len(partial) < len(names)
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"documents skipped (--resume) {len(partial):>8,}".split() == (
+        [line for line in resumed.stdout.splitlines() if "skipped" in line][0].split()
+    )
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert sorted(ids) == names  # every document once, none lost, none twice
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_served_champion_matches_predictor(trained, mlflow_store):
+    """`mlflow models serve --env-manager local` returns the seed's techniques over HTTP."""
+    port = free_port()
+    # MLflow starts `uvicorn` from PATH: put this environment's scripts first.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false", "PATH": path}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/propscan@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=mlflow_store,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("the model server never became healthy")
+        text = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+        body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [[text]]}}).encode()
+        request = urllib.request.Request(
+            f"{base}/invocations", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            predictions = json.loads(response.read())["predictions"]
+        served = json.loads(predictions[0]["sentences"])
+        expected = Predictor.load("models:/propscan@champion").score([text])[0]
+        assert [s["techniques"] for s in served] == [s["techniques"] for s in expected]
+        assert [(s["start"], s["end"]) for s in served] == [
+            (s["start"], s["end"]) for s in expected
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,95 @@
+"""Training runs end to end into a real sqlite MLflow store, and the masked loss."""
+
+import json
+import os
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from data.techniques import technique_ids
+from model.predictor import Predictor
+
+FIXED = ["micro_f1", "macro_f1", "any_f1"] + [
+    f"{kind}/{t}" for t in technique_ids() for kind in ("f1", "precision", "recall")
+]
+
+
+@pytest.mark.parametrize("family", ["baseline", "transformer"])
+def test_run_is_fully_tracked(trained, family):
+    result = trained[family]
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    assert run.data.params["family"] == family
+    assert run.data.params["seed"] == "42"
+    assert set(FIXED) <= set(run.data.metrics)
+    assert {f"dev/{m}" for m in ("micro_f1", "macro_f1", "any_f1")} <= set(run.data.metrics)
+    assert {f"threshold/{t}" for t in technique_ids()} <= set(run.data.metrics)
+    assert run.data.metrics["train_seconds"] > 0
+    assert run.data.metrics["score_sentences_per_second"] > 0
+    assert run.data.tags["mlflow.source.git.commit"]
+    contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
+    assert contexts == {"train", "dev", "test"}
+    assert all(i.dataset.digest for i in run.inputs.dataset_inputs)
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"plots", "thresholds.json"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(result.run_id, "plots")}
+    assert plots == {"plots/f1_test.png", "plots/pr_curves_test.png"}
+    version = client.get_model_version("propscan", result.version)
+    assert version.run_id == result.run_id
+    assert "micro-F1" in version.description
+
+
+def test_transformer_logs_epochs(trained):
+    history = MlflowClient().get_metric_history(trained["transformer"].run_id, "epoch/train_loss")
+    assert history and all(np.isfinite(m.value) for m in history)
+    dev = MlflowClient().get_metric_history(trained["transformer"].run_id, "epoch/dev_micro_f1")
+    assert dev
+
+
+def test_first_version_is_champion(trained):
+    aliases = MlflowClient().get_registered_model("propscan").aliases
+    assert str(aliases["champion"]) == trained["baseline"].version
+
+
+SENTENCES = [
+    "The corrupt traitors in parliament have sold out our great nation once again!",
+    "The council meets on Tuesday to discuss the budget.",
+    "Nobody has ever seen a single soldier there, the minister said.",
+]
+
+
+@pytest.mark.parametrize("family", ["baseline", "transformer"])
+def test_registered_model_loads_without_pickle_and_matches(trained, mlflow_store, family):
+    """models:/propscan/N loads in a fresh process with pickle disabled, same predictions."""
+    result = trained[family]
+    expected = Predictor(result.folder).score(SENTENCES)
+    script = (
+        "import json, sys, mlflow, pandas as pd\n"
+        f"m = mlflow.pyfunc.load_model('models:/propscan/{result.version}')\n"
+        f"out = m.predict(pd.DataFrame({{'text': {SENTENCES!r}}}))\n"
+        "print(json.dumps([json.loads(s) for s in out['sentences']]))\n"
+    )
+    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=mlflow_store,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got == expected
+
+
+def test_pyfunc_one_row_per_input(trained):
+    model = mlflow.pyfunc.load_model(f"models:/propscan/{trained['baseline'].version}")
+    out = model.predict(pd.DataFrame({"text": SENTENCES + ["Two sentences. Here they are."]}))
+    assert len(out) == 4
+    assert list(out["n_sentences"]) == [1, 1, 1, 2]
