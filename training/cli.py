@@ -147,6 +147,166 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
     score.set_defaults(func=cmd_score)
 
 
+def eval_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["corpus"],
+        help="evaluation data: corpus, ptc:DIR or FILE.jsonl (default: corpus)",
+    )
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "dev", "test", "all"],
+        help="which document split of that data to evaluate on (default: test)",
+    )
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from data.techniques import technique_ids
+    from training.evaluate import eval_set, evaluate, report
+    from training.tracking import connect
+
+    connect()
+    data = eval_set(args.data, args.split)
+    result = evaluate(args.model, data, reuse=not args.fresh)
+    print(report(args.model, data, result, list(technique_ids())))
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from training.registry import version_rows, versions_table
+    from training.tracking import connect
+
+    print(versions_table(version_rows(connect(), args.name)))
+    return 0
+
+
+def cmd_models_compare(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import mlflow
+
+    from data.techniques import technique_ids
+    from training.compare import comparison_table, paired_bootstrap, plot_comparison
+    from training.evaluate import eval_set, evaluate, version_uri
+    from training.tracking import connect
+
+    connect()
+    data = eval_set(args.data, args.split)
+    a, b = evaluate(version_uri(args.a), data), evaluate(version_uri(args.b), data)
+    techniques = list(technique_ids())
+    print(f"evaluation set {data.name}: {len(data.records):,} sentences")
+    print(comparison_table(args.a, a.metrics, args.b, b.metrics, techniques))
+    boot = paired_bootstrap(a, b)
+    verdict = (
+        "B is better"
+        if boot["low"] > 0
+        else "B is worse"
+        if boot["high"] < 0
+        else ("no clear difference")
+    )
+    print(
+        f"\nmicro-F1 {args.b} - {args.a}: {boot['delta']:+.3f} "
+        f"(95% CI {boot['low']:+.3f} to {boot['high']:+.3f}, paired bootstrap over "
+        f"{boot['documents']} documents): {verdict}"
+    )
+    if args.plot:
+        plot_comparison(args.a, a.metrics, args.b, b.metrics, techniques, args.plot)
+        print(f"plot written to {args.plot}")
+        with mlflow.start_run(run_id=b.run_id), tempfile.TemporaryDirectory():
+            mlflow.log_artifact(str(args.plot), f"comparisons/vs-{args.a}")
+    return 0
+
+
+def cmd_models_promote(args: argparse.Namespace) -> int:
+    from training.evaluate import eval_set
+    from training.registry import promote
+    from training.tracking import connect
+
+    client = connect()
+    moved, message = promote(
+        client,
+        args.name,
+        str(args.version),
+        eval_set(args.data, args.split),
+        args.force,
+        args.reason,
+    )
+    print(message)
+    return 0 if moved else 1
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from training.tracking import connect, tracking_uri
+
+    connect()
+    address = f"http://127.0.0.1:{args.port}"
+    print(f"MLflow UI for {tracking_uri()} at {address} (Ctrl-C stops it)", flush=True)
+    scripts = str(Path(sys.executable).parent)  # MLflow starts its server from PATH
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        tracking_uri(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+        "--workers",
+        "1",
+    ]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def add_model_commands(sub: argparse._SubParsersAction) -> None:
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="evaluate a model on a named set and log it to MLflow",
+        description="Every version evaluated on the same set logs the same metric names, so "
+        "versions line up column by column in the MLflow UI's compare view.",
+    )
+    evaluate.add_argument("model", help="version number, alias, models:/ or runs:/ URI, or folder")
+    eval_data_arguments(evaluate)
+    evaluate.add_argument("--fresh", action="store_true", help="re-run even if evaluated before")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    models = sub.add_parser("models", help="list, compare and promote registered versions")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    listing = models_sub.add_parser("list", help="every version with aliases and metrics")
+    listing.add_argument("--name", default="propscan", help="registered model name")
+    listing.set_defaults(func=cmd_models_list)
+
+    compare = models_sub.add_parser("compare", help="two versions side by side, with a CI")
+    compare.add_argument("a", help="version A (number, alias or URI)")
+    compare.add_argument("b", help="version B (number, alias or URI)")
+    eval_data_arguments(compare)
+    compare.add_argument("--plot", type=Path, help="write a per-technique F1 plot (PNG) here")
+    compare.set_defaults(func=cmd_models_compare)
+
+    promote = models_sub.add_parser(
+        "promote", help="make a version the champion (refuses a worse one unless --force)"
+    )
+    promote.add_argument("version", help="version number to promote")
+    eval_data_arguments(promote)
+    promote.add_argument("--force", action="store_true", help="promote even if it is worse")
+    promote.add_argument("--reason", default="", help="why; recorded on the version")
+    promote.add_argument("--name", default="propscan", help="registered model name")
+    promote.set_defaults(func=cmd_models_promote)
+
+    ui = sub.add_parser("ui", help="start the MLflow UI on the project's tracking store")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.set_defaults(func=cmd_ui)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="propscan",
@@ -156,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub)
     add_train_commands(sub)
     add_score_command(sub)
+    add_model_commands(sub)
     return parser
 
 

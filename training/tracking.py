@@ -26,6 +26,7 @@ def tracking_uri() -> str:
 
 def connect() -> MlflowClient:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -59,9 +60,8 @@ def git_commit() -> str | None:
         return None
 
 
-def log_split_dataset(records: list[dict], name: str, source: str, context: str):
-    """Log one split as an MLflow dataset input (its digest identifies the exact data)."""
-    frame = pd.DataFrame(
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "id": [r["id"] for r in records],
             "text": [r["text"] for r in records],
@@ -69,9 +69,19 @@ def log_split_dataset(records: list[dict], name: str, source: str, context: str)
             "source": [r["source"] for r in records],
         }
     )
+
+
+def pandas_dataset(records: list[dict], name: str, source: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "source can be interpreted in ..."
-        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="labels")
+        return mlflow.data.from_pandas(
+            records_frame(records), source=source, name=name, targets="labels"
+        )
+
+
+def log_split_dataset(records: list[dict], name: str, source: str, context: str):
+    """Log records as an MLflow dataset input (its digest identifies the exact data)."""
+    dataset = pandas_dataset(records, name, source)
     mlflow.log_input(dataset, context=context)
     return dataset
 

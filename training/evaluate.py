@@ -1,0 +1,166 @@
+"""Evaluate any model version on a named evaluation set, the same way for every family.
+
+Each evaluation is an MLflow run in the evaluation set's experiment, tagged with the
+model version and the set's digest, holding the fixed metric names, the plots and the
+per-sentence predictions (plain arrays) that `models compare` bootstraps from.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from data.hf import build_dataset
+from data.sources import load_specs_by_spec, spec_path
+from data.splits import DEFAULT_RATIOS, split_records
+from model.predictor import Predictor, resolve_model_folder
+from training import tracking
+from training.evaluation import compute_metrics, metrics_table, plot_f1_bars, plot_pr_curves
+
+PREDICTIONS_ARTIFACT = "predictions.npz"
+
+
+@dataclass
+class EvalSet:
+    name: str  # e.g. corpus-test
+    records: list[dict]
+    source: str
+
+
+@dataclass
+class Evaluation:
+    run_id: str
+    metrics: dict[str, float]
+    doc_ids: np.ndarray
+    pred: np.ndarray
+    gold: np.ndarray
+    mask: np.ndarray
+
+
+def eval_set(specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS) -> EvalSet:
+    """The named evaluation set: one split (or `all`) of the given data."""
+    by_spec = load_specs_by_spec(specs)
+    records = []
+    for rows in by_spec.values():
+        records += rows if split == "all" else split_records(rows, ratios)[split]
+    if not records:
+        raise ValueError(f"evaluation set {specs} / {split} is empty")
+    name = f"{tracking.data_name(specs)}-{split}"
+    return EvalSet(name, records, ";".join(str(spec_path(s)) for s in specs))
+
+
+def version_uri(model: str) -> str:
+    """`3` -> `models:/propscan/3`; `champion` -> `models:/propscan@champion`; URIs as given."""
+    if model.isdigit():
+        return f"models:/propscan/{model}"
+    if "/" not in model and ":" not in model and not Path(model).exists():
+        return f"models:/propscan@{model}"
+    return model
+
+
+def model_version_of(client: MlflowClient, uri: str) -> str | None:
+    if uri.startswith("models:/"):
+        name, _, ref = uri.removeprefix("models:/").partition("/")
+        if "@" in name:
+            name, alias = name.split("@", 1)
+            return str(client.get_model_version_by_alias(name, alias).version)
+        return ref
+    return None
+
+
+def find_evaluation(client: MlflowClient, version: str, eval_name: str, digest: str):
+    experiment = client.get_experiment_by_name(f"propscan/{eval_name.rsplit('-', 1)[0]}")
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        f"tags.kind = 'evaluation' and tags.model_version = '{version}' "
+        f"and tags.eval_digest = '{digest}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0] if runs else None
+
+
+def load_evaluation(client: MlflowClient, run) -> Evaluation:
+    path = client.download_artifacts(run.info.run_id, PREDICTIONS_ARTIFACT)
+    arrays = np.load(path, allow_pickle=False)
+    return Evaluation(
+        run.info.run_id,
+        dict(run.data.metrics),
+        arrays["doc_ids"],
+        arrays["pred"],
+        arrays["gold"],
+        arrays["mask"],
+    )
+
+
+def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
+    """Score `model` on `data` and log it; reuse an earlier identical evaluation if asked."""
+    client = tracking.connect()
+    uri = version_uri(model)
+    version = model_version_of(client, uri)
+    dataset = build_dataset(data.records)
+    eval_input = tracking.pandas_dataset(data.records, data.name, data.source)
+    frame_digest = eval_input.digest
+    if reuse and version:
+        previous = find_evaluation(client, version, data.name, frame_digest)
+        if previous is not None:
+            return load_evaluation(client, previous)
+    predictor = Predictor(resolve_model_folder(uri))
+    texts = list(dataset["text"])
+    gold = np.array(dataset["labels"], dtype=np.float32).reshape(len(texts), -1)
+    mask = np.array(dataset["label_mask"], dtype=np.float32).reshape(len(texts), -1)
+    probs = predictor.predict_proba(texts)
+    techniques = predictor.techniques
+    metrics = compute_metrics(probs, gold, mask, predictor.thresholds, techniques)
+    pred = (probs >= predictor.thresholds[None, :]).astype(np.int8)
+    doc_ids = np.array([r["doc_id"] for r in data.records])
+    mlflow.set_experiment(f"propscan/{data.name.rsplit('-', 1)[0]}")
+    family = predictor.meta.family
+    with mlflow.start_run(run_name=f"eval-{version or family}-{data.name}") as run:
+        mlflow.set_tags(
+            {
+                "kind": "evaluation",
+                "model_uri": uri,
+                "model_version": version or "",
+                "family": family,
+                "eval_set": data.name,
+                "eval_digest": frame_digest,
+            }
+        )
+        mlflow.log_params({"model_uri": uri, "eval_set": data.name, "family": family})
+        mlflow.log_input(eval_input, context="evaluation")
+        mlflow.log_metrics(metrics)
+        with tempfile.TemporaryDirectory() as folder:
+            folder = Path(folder)
+            np.savez(
+                folder / PREDICTIONS_ARTIFACT,
+                doc_ids=doc_ids,
+                pred=pred,
+                gold=(gold > 0.5).astype(np.int8),
+                mask=mask.astype(np.int8),
+            )
+            mlflow.log_artifact(str(folder / PREDICTIONS_ARTIFACT))
+            plot_f1_bars(metrics, techniques, folder / "f1.png", f"{family} on {data.name}")
+            plot_pr_curves(probs, gold, mask, techniques, folder / "pr_curves.png")
+            mlflow.log_artifact(str(folder / "f1.png"), "plots")
+            mlflow.log_artifact(str(folder / "pr_curves.png"), "plots")
+    return Evaluation(
+        run.info.run_id, metrics, doc_ids, pred, (gold > 0.5).astype(np.int8), mask.astype(np.int8)
+    )
+
+
+def report(model: str, data: EvalSet, result: Evaluation, techniques: list[str]) -> str:
+    return "\n".join(
+        [
+            f"{model} on {data.name} ({len(data.records):,} sentences):",
+            metrics_table(result.metrics, techniques),
+            f"MLflow run {result.run_id}",
+        ]
+    )

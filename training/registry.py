@@ -1,0 +1,94 @@
+"""The registered model `propscan`: listing versions and moving the champion alias."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+
+from mlflow.tracking import MlflowClient
+
+from training.tracking import CHAMPION, PREVIOUS
+
+HEADLINE = ("micro_f1", "macro_f1", "any_f1")
+
+
+def version_rows(client: MlflowClient, name: str = "propscan") -> list[dict]:
+    """Every version, newest first, with aliases, family, data, time and test metrics."""
+    aliases: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(version), []).append(alias)
+    rows = []
+    for mv in client.search_model_versions(f"name = '{name}'"):
+        metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        rows.append(
+            {
+                "version": str(mv.version),
+                "aliases": ",".join(sorted(aliases.get(str(mv.version), []))),
+                "family": mv.tags.get("family", ""),
+                "data": mv.tags.get("data", ""),
+                "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+                **{m: metrics.get(m) for m in HEADLINE},
+            }
+        )
+    return sorted(rows, key=lambda r: int(r["version"]), reverse=True)
+
+
+def versions_table(rows: list[dict]) -> str:
+    head = f"{'version':>7s}  {'aliases':18s} {'family':11s} {'data':18s} {'created (UTC)':16s}"
+    head += "".join(f" {m:>9s}" for m in HEADLINE)
+    lines = [head]
+    for r in rows:
+        line = (
+            f"{r['version']:>7s}  {r['aliases']:18s} {r['family']:11s} {r['data']:18s} "
+            f"{r['created']:16s}"
+        )
+        line += "".join(f" {r[m]:9.3f}" if r[m] is not None else f" {'-':>9s}" for m in HEADLINE)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def move_champion(
+    client: MlflowClient, name: str, version: str, reason: str, evidence: str
+) -> str | None:
+    """Make `version` the champion, the old one `previous`; record who, when and why."""
+    aliases = client.get_registered_model(name).aliases
+    old = str(aliases[CHAMPION]) if CHAMPION in aliases else None
+    if old and old != version:
+        client.set_registered_model_alias(name, PREVIOUS, old)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    for key, value in {
+        "promoted_by": getpass.getuser(),
+        "promoted_at": stamp,
+        "promotion_reason": reason or "(none given)",
+        "promotion_evidence": evidence,
+        "replaced_champion": old or "(none)",
+    }.items():
+        client.set_model_version_tag(name, version, key, value)
+    return old
+
+
+def promote(
+    client: MlflowClient, name: str, version: str, data, force: bool, reason: str
+) -> tuple[bool, str]:
+    """Promote unless the version is worse than the champion on the shared set `data`."""
+    from training.evaluate import evaluate
+
+    aliases = client.get_registered_model(name).aliases
+    champion = str(aliases[CHAMPION]) if CHAMPION in aliases else None
+    if champion == version:
+        return False, f"version {version} is already the champion"
+    evidence = "no champion to compare with"
+    if champion:
+        new = evaluate(f"models:/{name}/{version}", data).metrics["micro_f1"]
+        old = evaluate(f"models:/{name}/{champion}", data).metrics["micro_f1"]
+        evidence = (
+            f"micro-F1 on {data.name}: version {version} {new:.3f}, champion {champion} {old:.3f}"
+        )
+        if new < old and not force:
+            return False, f"refused: {evidence}; version {version} is worse (use --force)"
+    old_champion = move_champion(client, name, version, reason, evidence)
+    moved = f" ({old_champion} is now '{PREVIOUS}')" if old_champion else ""
+    return True, f"version {version} is now '{CHAMPION}'{moved}; {evidence}"
