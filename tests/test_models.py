@@ -1,0 +1,189 @@
+"""Comparing and promoting versions, the MLflow server's view of them, and the UI itself."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from training.cli import main
+from training.evaluate import eval_set, evaluate
+
+
+@pytest.fixture(scope="module")
+def evaluated(trained, small_data):
+    """Both versions evaluated on one shared set."""
+    data = eval_set(small_data, "test")
+    return data, {
+        family: evaluate(f"models:/propscan/{result.version}", data)
+        for family, result in trained.items()
+    }
+
+
+def test_evaluations_share_set_and_metric_names(evaluated):
+    data, results = evaluated
+    client = MlflowClient()
+    runs = [client.get_run(r.run_id) for r in results.values()]
+    assert len({run.info.experiment_id for run in runs}) == 1
+    digests = {run.data.tags["eval_digest"] for run in runs}
+    assert len(digests) == 1
+    assert all(i.dataset.digest in digests for run in runs for i in run.inputs.dataset_inputs)
+    names = [set(run.data.metrics) for run in runs]
+    assert names[0] == names[1] and "f1/denial" in names[0]
+    # Re-evaluating the same version on the same set reuses the logged run.
+    version = runs[0].data.tags["model_version"]
+    assert evaluate(f"models:/propscan/{version}", data).run_id == runs[0].info.run_id
+
+
+def test_compare_reports_both_with_an_interval(trained, small_data, evaluated, capsys, tmp_path):
+    a, b = trained["baseline"].version, trained["transformer"].version
+    plot = tmp_path / "compare.png"
+    assert main(["models", "compare", a, b, "--data", *small_data, "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert f"{'metric':32s} {a:>12s} {b:>12s}" in out
+    assert "f1/loaded_language" in out and "95% CI" in out
+    assert plot.stat().st_size > 10_000
+
+
+def test_promote_refuses_worse_then_moves_aliases(trained, small_data, evaluated, capsys):
+    _, results = evaluated
+    base, tuned = trained["baseline"].version, trained["transformer"].version
+    worse, better = (
+        (tuned, base)
+        if (results["transformer"].metrics["micro_f1"] < results["baseline"].metrics["micro_f1"])
+        else (base, tuned)
+    )
+    client = MlflowClient()
+    client.set_registered_model_alias("propscan", "champion", better)
+    assert main(["models", "promote", worse, "--data", *small_data]) == 1
+    assert "refused" in capsys.readouterr().out
+    assert str(client.get_registered_model("propscan").aliases["champion"]) == better
+
+    assert (
+        main(["models", "promote", worse, "--data", *small_data, "--force", "--reason", "test run"])
+        == 0
+    )
+    aliases = client.get_registered_model("propscan").aliases
+    assert (str(aliases["champion"]), str(aliases["previous"])) == (worse, better)
+    tags = client.get_model_version("propscan", worse).tags
+    assert tags["promotion_reason"] == "test run" and tags["promoted_by"]
+    assert tags["replaced_champion"] == better
+
+    assert main(["models", "promote", better, "--data", *small_data]) == 0
+    assert str(client.get_registered_model("propscan").aliases["champion"]) == better
+
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "champion" in listing and "previous" in listing and "transformer" in listing
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained, mlflow_store):
+    """`mlflow server` on the test store, 127.0.0.1, one worker, polled on /health."""
+    port = free_port()
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            os.environ["MLFLOW_TRACKING_URI"],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=mlflow_store,
+        env={**os.environ, "PATH": path},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("mlflow server never became healthy")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_server_lists_both_versions_with_metrics(server, trained):
+    query = urllib.parse.urlencode({"filter": "name='propscan'"})
+    versions = get_json(f"{server}/api/2.0/mlflow/model-versions/search?{query}")
+    listed = {v["version"]: v for v in versions["model_versions"]}
+    for result in trained.values():
+        assert result.version in listed
+        run = get_json(
+            f"{server}/api/2.0/mlflow/runs/get?run_id={listed[result.version]['run_id']}"
+        )
+        metrics = {m["key"]: m["value"] for m in run["run"]["data"]["metrics"]}
+        assert metrics["micro_f1"] == pytest.approx(result.test_metrics["micro_f1"])
+        assert "f1/unsupported_claim" in metrics
+
+
+def test_ui_compare_page_shows_both_runs(server, trained, tmp_path):
+    """Headless Chromium renders the compare page of the two training runs."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    runs = [trained["baseline"].run_id, trained["transformer"].run_id]
+    experiment = MlflowClient().get_run(runs[0]).info.experiment_id
+    url = f"{server}/#/compare-runs?runs={json.dumps(runs)}&experiments={json.dumps([experiment])}"
+    flags = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=20000",
+        "--window-size=1600,2400",
+    ]
+    screenshot = Path(os.environ.get("PROPSCAN_SCREENSHOT", tmp_path / "compare.png"))
+    subprocess.run([*flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=120)
+    dom = subprocess.run(
+        [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert screenshot.stat().st_size > 20_000
+    assert "Comparing 2 Runs" in dom
+    for run_id in runs:
+        run = MlflowClient().get_run(run_id)
+        assert run.info.run_name in dom
+        # The metrics table is virtualised: its first rows are rendered, values side by side.
+        assert f"{run.data.metrics['any_f1']:.3f}" in dom
+        assert f"{run.data.metrics['dev/f1/appeal_to_authority']:.3f}" in dom
+    assert "any_f1" in dom and "dev/f1/appeal_to_authority" in dom
