@@ -25,8 +25,8 @@ class BaselineScorer:
 
         vocabulary = json.loads((folder / BASELINE_VOCAB).read_text(encoding="utf-8"))
         arrays = np.load(folder / BASELINE_ARRAYS, allow_pickle=False)
-        params = meta.extra["vectorizer"]
-        params["ngram_range"] = tuple(params["ngram_range"])
+        params = dict(meta.extra["vectorizer"])
+        params["ngram_range"] = tuple(params["ngram_range"])  # JSON stores it as a list
         self.vectorizer = TfidfVectorizer(**params, vocabulary=vocabulary)
         self.vectorizer.idf_ = arrays["idf"]
         self.coef = arrays["coef"]

@@ -1,4 +1,10 @@
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +75,51 @@ def trained(mlflow_store, small_data, tmp_path_factory):
         keep_dir=tmp_path_factory.mktemp("transformer"),
     )
     return {"baseline": baseline, "transformer": transformer}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def mlflow_service(args: list[str], cwd: Path, **env):
+    """Run `mlflow ARGS` on 127.0.0.1 with one worker; yield its address once /health answers.
+
+    MLflow starts uvicorn from PATH, so this environment's scripts go first on it.
+    """
+    port = free_port()
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            *args,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=cwd,
+        env={**os.environ, "PATH": path, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(480):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail(f"mlflow {args[0]} never became healthy")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

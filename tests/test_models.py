@@ -3,10 +3,7 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -14,6 +11,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.conftest import mlflow_service
 from training.cli import main
 from training.evaluate import eval_set, evaluate
 
@@ -85,51 +83,12 @@ def test_promote_refuses_worse_then_moves_aliases(trained, small_data, evaluated
     assert "champion" in listing and "previous" in listing and "transformer" in listing
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trained, mlflow_store):
-    """`mlflow server` on the test store, 127.0.0.1, one worker, polled on /health."""
-    port = free_port()
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            os.environ["MLFLOW_TRACKING_URI"],
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        cwd=mlflow_store,
-        env={**os.environ, "PATH": path},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("mlflow server never became healthy")
+    """`mlflow server` on the test store."""
+    args = ["server", "--backend-store-uri", os.environ["MLFLOW_TRACKING_URI"]]
+    with mlflow_service(args, mlflow_store) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def get_json(url: str) -> dict:

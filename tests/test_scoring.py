@@ -2,20 +2,17 @@
 
 import csv
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from model.predictor import Predictor
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, mlflow_service
 from training.cli import main
 
 SEEDS = ROOT / "seeds"
@@ -134,52 +131,10 @@ def test_kill_then_resume_loses_and_duplicates_nothing(trained, tmp_path):
     assert sorted(ids) == names  # every document once, none lost, none twice
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_served_champion_matches_predictor(trained, mlflow_store):
     """`mlflow models serve --env-manager local` returns the seed's techniques over HTTP."""
-    port = free_port()
-    # MLflow starts `uvicorn` from PATH: put this environment's scripts first.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false", "PATH": path}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            "models:/propscan@champion",
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        cwd=mlflow_store,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("the model server never became healthy")
+    args = ["models", "serve", "-m", "models:/propscan@champion", "--env-manager", "local"]
+    with mlflow_service(args, mlflow_store, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="false") as base:
         text = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
         body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [[text]]}}).encode()
         request = urllib.request.Request(
@@ -193,6 +148,3 @@ def test_served_champion_matches_predictor(trained, mlflow_store):
         assert [(s["start"], s["end"]) for s in served] == [
             (s["start"], s["end"]) for s in expected
         ]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

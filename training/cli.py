@@ -183,8 +183,6 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_compare(args: argparse.Namespace) -> int:
-    import tempfile
-
     import mlflow
 
     from data.techniques import technique_ids
@@ -214,7 +212,7 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
     if args.plot:
         plot_comparison(args.a, a.metrics, args.b, b.metrics, techniques, args.plot)
         print(f"plot written to {args.plot}")
-        with mlflow.start_run(run_id=b.run_id), tempfile.TemporaryDirectory():
+        with mlflow.start_run(run_id=b.run_id):
             mlflow.log_artifact(str(args.plot), f"comparisons/vs-{args.a}")
     return 0
 
