@@ -20,7 +20,7 @@ from data.sources import load_specs_by_spec, spec_path
 from data.splits import DEFAULT_RATIOS, split_records
 from model.predictor import Predictor, resolve_model_folder
 from training import tracking
-from training.evaluation import compute_metrics, metrics_table, plot_f1_bars, plot_pr_curves
+from training.evaluation import compute_metrics, metrics_table
 
 PREDICTIONS_ARTIFACT = "predictions.npz"
 
@@ -147,10 +147,9 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
                 mask=mask.astype(np.int8),
             )
             mlflow.log_artifact(str(folder / PREDICTIONS_ARTIFACT))
-            plot_f1_bars(metrics, techniques, folder / "f1.png", f"{family} on {data.name}")
-            plot_pr_curves(probs, gold, mask, techniques, folder / "pr_curves.png")
-            mlflow.log_artifact(str(folder / "f1.png"), "plots")
-            mlflow.log_artifact(str(folder / "pr_curves.png"), "plots")
+        tracking.log_plots(
+            metrics, probs, gold, mask, techniques, f"{family} on {data.name}", data.name
+        )
     return Evaluation(
         run.info.run_id, metrics, doc_ids, pred, (gold > 0.5).astype(np.int8), mask.astype(np.int8)
     )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
 
 import model as model_package
 from model.predictor import MODEL_DIR_ARTIFACT
+from training.evaluation import plot_f1_bars, plot_pr_curves
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 PYFUNC_FILE = Path(model_package.__file__).with_name("pyfunc_model.py")
@@ -86,7 +89,30 @@ def log_split_dataset(records: list[dict], name: str, source: str, context: str)
     return dataset
 
 
-def log_model(folder: Path, registered_model: str, example: pd.DataFrame, output: pd.DataFrame):
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", "text")]),
+    outputs=Schema(
+        [
+            ColSpec("long", "n_sentences"),
+            ColSpec("string", "techniques"),
+            ColSpec("string", "sentences"),
+        ]
+    ),
+)
+
+
+def log_plots(metrics, probs, gold, mask, techniques: list[str], title: str, stem: str) -> None:
+    """Per-technique F1 bars and precision-recall curves, as artifacts under plots/."""
+    with tempfile.TemporaryDirectory() as folder:
+        f1_path = plot_f1_bars(metrics, techniques, Path(folder) / f"f1_{stem}.png", title)
+        pr_path = plot_pr_curves(
+            probs, gold, mask, techniques, Path(folder) / f"pr_curves_{stem}.png"
+        )
+        mlflow.log_artifact(str(f1_path), "plots")
+        mlflow.log_artifact(str(pr_path), "plots")
+
+
+def log_model(folder: Path, registered_model: str):
     """Log the model folder as a models-from-code pyfunc and register a new version.
 
     No input example: MLflow would load and run the model again just to validate it.
@@ -97,7 +123,7 @@ def log_model(folder: Path, registered_model: str, example: pd.DataFrame, output
             name="model",
             python_model=str(PYFUNC_FILE),
             artifacts={MODEL_DIR_ARTIFACT: str(folder)},
-            signature=infer_signature(example[["text"]], output),
+            signature=SIGNATURE,
             registered_model_name=registered_model,
         )
 

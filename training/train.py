@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 
 from data.hf import build_dataset_dict
 from data.sources import load_specs_by_spec, spec_path
@@ -20,13 +18,7 @@ from model.bundle import load_meta, save_meta
 from model.predictor import Predictor
 from training import tracking
 from training.config import BaselineConfig, TransformerConfig, config_params
-from training.evaluation import (
-    compute_metrics,
-    metrics_table,
-    plot_f1_bars,
-    plot_pr_curves,
-    tune_thresholds,
-)
+from training.evaluation import compute_metrics, metrics_table, tune_thresholds
 from training.model_card import model_card
 
 
@@ -50,13 +42,60 @@ def split_arrays(split) -> tuple[list[str], np.ndarray, np.ndarray]:
     )
 
 
+def log_inputs(by_spec: dict[str, list[dict]], ratios) -> dict[str, str]:
+    """Log every split of every source as an MLflow dataset; return their digests."""
+    digests = {}
+    for spec, rows in by_spec.items():
+        spec_name = tracking.data_name([spec])
+        for split, part in split_records(rows, ratios).items():
+            logged = tracking.log_split_dataset(
+                part, f"{spec_name}-{split}", str(spec_path(spec)), split
+            )
+            digests[f"{spec_name}-{split}"] = logged.digest
+    return digests
+
+
+def fit(config, dataset, techniques: list[str], folder: Path) -> None:
+    if isinstance(config, BaselineConfig):
+        from training.baseline import fit_baseline
+
+        fit_baseline(*split_arrays(dataset["train"]), config, techniques, folder)
+    else:
+        from training.transformer import fine_tune
+
+        fine_tune(
+            dataset,
+            config,
+            techniques,
+            folder,
+            log_epoch=lambda metrics, step: mlflow.log_metrics(metrics, step=step),
+        )
+
+
+def register(client, config, family: str, name: str, folder: Path, digests, test_metrics):
+    """Log the model, register a version with its card and tags; champion if first."""
+    meta = load_meta(folder)
+    version = str(tracking.log_model(folder, config.registered_model).registered_model_version)
+    card = model_card(family, meta, name, digests, test_metrics, config)
+    client.update_model_version(config.registered_model, version, card)
+    tags = {
+        "family": family,
+        "data": name,
+        "run_id": mlflow.active_run().info.run_id,
+        "test_digests": ",".join(d for k, d in digests.items() if k.endswith("-test")),
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(config.registered_model, version, key, value)
+    return version, tracking.ensure_champion(client, config.registered_model, version)
+
+
 def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = None) -> TrainResult:
+    """Fit on train, tune thresholds on dev, measure on test, log and register the model."""
     family = "baseline" if isinstance(config, BaselineConfig) else "transformer"
     techniques = list(technique_ids())
     by_spec = load_specs_by_spec(config.data)
-    records = [r for rows in by_spec.values() for r in rows]
     ratios = tuple(config.split_ratios)
-    dataset = build_dataset_dict(records, ratios)
+    dataset = build_dataset_dict([r for rows in by_spec.values() for r in rows], ratios)
     for split in ("train", "dev", "test"):
         if len(dataset[split]) == 0:
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
@@ -65,42 +104,17 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
     mlflow.set_experiment(config.experiment or f"propscan/{name}")
     folder = Path(config.output_dir or keep_dir or tempfile.mkdtemp(prefix="propscan-model-"))
     with mlflow.start_run(run_name=f"{family}-{name}") as run:
-        mlflow.set_tags(
-            {
-                "family": family,
-                "data": name,
-                "mlflow.source.git.commit": tracking.git_commit() or "unknown",
-            }
-        )
+        commit = tracking.git_commit() or "unknown"
+        mlflow.set_tags({"family": family, "data": name, "mlflow.source.git.commit": commit})
         mlflow.log_params({"family": family, **config_params(config)})
-        digests = {}
-        for spec, rows in by_spec.items():
-            spec_name = tracking.data_name([spec])
-            for split, part in split_records(rows, ratios).items():
-                dataset_input = tracking.log_split_dataset(
-                    part, f"{spec_name}-{split}", str(spec_path(spec)), split
-                )
-                digests[f"{spec_name}-{split}"] = dataset_input.digest
         mlflow.log_params({f"n_{split}": len(dataset[split]) for split in dataset})
+        digests = log_inputs(by_spec, ratios)
 
-        train_texts, train_y, train_mask = split_arrays(dataset["train"])
         started = time.perf_counter()
-        if family == "baseline":
-            from training.baseline import fit_baseline
-
-            fit_baseline(train_texts, train_y, train_mask, config, techniques, folder)
-        else:
-            from training.transformer import fine_tune
-
-            fine_tune(
-                dataset,
-                config,
-                techniques,
-                folder,
-                log_epoch=lambda metrics, step: mlflow.log_metrics(metrics, step=step),
-            )
+        fit(config, dataset, techniques, folder)
         train_seconds = time.perf_counter() - started
 
+        # Thresholds and metrics go through the same Predictor that scoring uses.
         predictor = Predictor(folder)
         dev_texts, dev_y, dev_mask = split_arrays(dataset["dev"])
         dev_probs = predictor.predict_proba(dev_texts)
@@ -123,49 +137,18 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             {"train_seconds": train_seconds, "score_sentences_per_second": throughput}
         )
         mlflow.log_dict(meta.thresholds, "thresholds.json")
-        with tempfile.TemporaryDirectory() as plots:
-            plots = Path(plots)
-            mlflow.log_artifact(
-                str(
-                    plot_f1_bars(
-                        test_metrics, techniques, plots / "f1_test.png", f"{family} on {name} test"
-                    )
-                ),
-                "plots",
-            )
-            mlflow.log_artifact(
-                str(
-                    plot_pr_curves(
-                        test_probs, test_y, test_mask, techniques, plots / "pr_curves_test.png"
-                    )
-                ),
-                "plots",
-            )
-
-        example = pd.DataFrame({"text": test_texts[:3]})
-        output = pd.DataFrame(
-            {
-                "n_sentences": [1] * len(example),
-                "techniques": [json.dumps([])] * len(example),
-                "sentences": [json.dumps([])] * len(example),
-            }
+        tracking.log_plots(
+            test_metrics,
+            test_probs,
+            test_y,
+            test_mask,
+            techniques,
+            f"{family} on {name} test",
+            "test",
         )
-        info = tracking.log_model(folder, config.registered_model, example, output)
-        version = str(info.registered_model_version)
-        client.update_model_version(
-            config.registered_model,
-            version,
-            model_card(family, meta, name, digests, test_metrics, config),
+        version, became_champion = register(
+            client, config, family, name, folder, digests, test_metrics
         )
-        for key, value in {
-            "family": family,
-            "data": name,
-            "run_id": run.info.run_id,
-            "test_digests": ",".join(d for k, d in digests.items() if k.endswith("-test")),
-        }.items():
-            client.set_model_version_tag(config.registered_model, version, key, value)
-        became_champion = tracking.ensure_champion(client, config.registered_model, version)
-        address = tracking.ui_address(client, run.info.run_id)
     return TrainResult(
         run.info.run_id,
         version,
@@ -174,7 +157,7 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
         test_metrics,
         train_seconds,
         became_champion,
-        address,
+        tracking.ui_address(client, run.info.run_id),
     )
 
 

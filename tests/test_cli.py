@@ -1,0 +1,93 @@
+"""The command line as a user meets it: help, config files, stats, stdin, the UI."""
+
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+from training.cli import build_parser, main
+from training.config import TransformerConfig, build_config
+
+
+def test_train_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "transformer", "--help"])
+    out = capsys.readouterr().out
+    for flag in (
+        "--base-model",
+        "--epochs",
+        "--learning-rate",
+        "--patience",
+        "--seed",
+        "--data",
+        "--config",
+        "--max-length",
+    ):
+        assert flag in out
+    assert "default: all-MiniLM-L6-v2" in out
+
+
+def test_config_file_then_flags(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('epochs = 2.0\nlearning_rate = 3e-5\ndata = ["corpus", "extra.jsonl"]\n')
+    args = build_parser().parse_args(
+        ["train", "transformer", "--config", str(config), "--epochs", "4"]
+    )
+    built = build_config(TransformerConfig, args)
+    assert built.epochs == 4.0  # the flag wins over the file
+    assert built.learning_rate == 3e-5 and built.data == ["corpus", "extra.jsonl"]
+    assert built.seed == 42  # untouched default
+    config.write_text("epochz = 2\n")
+    with pytest.raises(ValueError, match="unknown option"):
+        build_config(
+            TransformerConfig,
+            build_parser().parse_args(["train", "transformer", "--config", str(config)]),
+        )
+
+
+def test_stats_of_the_corpus(capsys):
+    assert main(["data", "stats", str(ROOT / "data" / "corpus")]) == 0
+    out = capsys.readouterr().out
+    assert "| documents" in out and "| denial" in out and "train" in out and "test" in out
+
+
+def test_score_from_stdin(trained, mlflow_store):
+    text = "Headline\n\nThe corrupt elites lied again. The council met on Monday.\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.cli", "score", "-", "--quiet", "--out", "stdin.jsonl"],
+        input=text.encode(),
+        capture_output=True,
+        cwd=mlflow_store,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert b"documents scored" in proc.stdout
+    assert (mlflow_store / "stdin.jsonl").read_text().count("\n") == 1
+
+
+def test_ui_serves_the_store(trained, mlflow_store):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", "ui", "--port", str(port)],
+        cwd=mlflow_store,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert f"http://127.0.0.1:{port}" in proc.stdout.readline()
+        for _ in range(480):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("propscan ui never answered")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,0 +1,38 @@
+"""The Predictor's contract: windows for long sentences, offsets, all probabilities."""
+
+import numpy as np
+
+from model.predictor import Predictor
+
+
+def test_long_sentences_are_scored_in_windows(trained):
+    predictor = Predictor(trained["transformer"].folder)
+    scorer = predictor.scorer
+    long = "The reckless traitors " + "met again and again in the hall, " * 60 + "and then left."
+    windows, owners = scorer.windows([long])
+    assert len(windows) > 1 and set(owners) == {0}
+    assert all(len(w) <= scorer.max_length for w in windows)
+    # Every token of the sentence is in some window: nothing is truncated away.
+    body = scorer.tokenizer(long, add_special_tokens=False)["input_ids"]
+    covered = sum(len(w) - len(scorer.prefix) - len(scorer.suffix) for w in windows)
+    assert covered >= len(body)
+    assert windows[-1][-1 - len(scorer.suffix)] == body[-1]
+    # The sentence's probability is the highest of its windows'.
+    encoded = scorer.tokenizer.pad({"input_ids": windows}, return_tensors="pt")
+    per_window = scorer.torch.sigmoid(scorer.model(**encoded).logits).detach().numpy()
+    np.testing.assert_allclose(predictor.predict_proba([long])[0], per_window.max(0), atol=1e-5)
+
+
+def test_score_returns_offsets_and_every_probability(trained):
+    predictor = Predictor(trained["baseline"].folder)
+    text = "Title line\n\nFirst sentence here. Second one, with 3.5 per cent.\n"
+    (doc,) = predictor.score([text])
+    assert [s["text"] for s in doc] == [
+        "Title line",
+        "First sentence here.",
+        "Second one, with 3.5 per cent.",
+    ]
+    for s in doc:
+        assert text[s["start"] : s["end"]] == s["text"]
+        assert set(s["probabilities"]) == set(predictor.techniques)
+        assert all(s["probabilities"][t] >= predictor.meta.thresholds[t] for t in s["techniques"])
