@@ -46,6 +46,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--no-corpus", action="store_true", help="train on PTC alone")
     parser.add_argument("--families", nargs="+", default=["baseline", "transformer"])
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="transformer options to override, e.g. learning_rate=1e-4 batch_size=16",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -64,7 +71,10 @@ def main() -> None:
         if family == "baseline":
             config = BaselineConfig(data=data)
         else:
+            overrides = dict(item.split("=", 1) for item in args.set)
             config = TransformerConfig(data=data, epochs=args.epochs)
+            for key, value in overrides.items():
+                setattr(config, key, type(getattr(config, key))(value))
         started = time.perf_counter()
         result = train(config)
         wall = time.perf_counter() - started
