@@ -6,6 +6,7 @@ and written as soon as they are scored; failures are collected, not raised.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -91,9 +92,26 @@ def score_inputs(
     started = time.perf_counter()
     pending: list[Document] = []
 
+    def record_error(error: InputError) -> None:
+        summary.errors.append(error)
+        if error_handle:
+            error_handle.write(json.dumps({"origin": error.origin, "reason": error.reason}) + "\n")
+            error_handle.flush()
+
+    def score_each(docs: list[Document]) -> list[tuple[Document, list[dict]]]:
+        """Score a batch; if it fails, score one by one so only the culprit is lost."""
+        with contextlib.suppress(Exception):
+            return list(zip(docs, predictor.score([d.text for d in docs]), strict=True))
+        scored_docs = []
+        for doc in docs:
+            try:
+                scored_docs.append((doc, predictor.score([doc.text])[0]))
+            except Exception as err:  # report it and go on with the rest
+                record_error(InputError(doc.origin, f"scoring failed: {err!r}"))
+        return scored_docs
+
     def flush() -> None:
-        results = predictor.score([doc.text for doc in pending])
-        for doc, sentences in zip(pending, results, strict=True):
+        for doc, sentences in score_each(pending):
             result = document_result(doc, sentences)
             for writer in writers:
                 writer.write(result)
@@ -110,12 +128,7 @@ def score_inputs(
             if isinstance(item, Document) and item.id in seen_ids:
                 item = InputError(item.origin, f"duplicate document id {item.id!r}")
             if isinstance(item, InputError):
-                summary.errors.append(item)
-                if error_handle:
-                    error_handle.write(
-                        json.dumps({"origin": item.origin, "reason": item.reason}) + "\n"
-                    )
-                    error_handle.flush()
+                record_error(item)
             elif item.id in done:
                 seen_ids.add(item.id)
                 summary.skipped += 1

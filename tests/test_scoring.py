@@ -148,3 +148,28 @@ def test_served_champion_matches_predictor(trained, mlflow_store):
         assert [(s["start"], s["end"]) for s in served] == [
             (s["start"], s["end"]) for s in expected
         ]
+
+
+def test_a_document_that_breaks_the_model_is_reported_not_fatal(trained, tmp_path):
+    """If scoring itself fails on one document, the others of its batch are still scored."""
+    from model.batch import score_inputs
+
+    class FailsOnMarker(Predictor):
+        def score(self, texts):
+            if any("POISON" in t for t in texts):
+                raise RuntimeError("model failure")
+            return super().score(texts)
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"doc{i}.txt").write_text(f"Report number {i}. The council met.\n")
+    (folder / "doc2.txt").write_text("POISON text that breaks the model.\n")
+    out = tmp_path / "o.jsonl"
+    summary = score_inputs(
+        [str(folder)], FailsOnMarker(trained["baseline"].folder), [out], progress=False
+    )
+    assert [e.origin for e in summary.errors] == [str(folder / "doc2.txt")]
+    assert "scoring failed" in summary.errors[0].reason
+    ids = {json.loads(line)["id"] for line in out.read_text().splitlines()}
+    assert ids == {"doc0.txt", "doc1.txt", "doc3.txt", "doc4.txt"}

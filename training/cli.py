@@ -326,6 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"propscan: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "propscan: interrupted; outputs keep everything finished so far "
+            "(`score --resume` carries on)",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":
