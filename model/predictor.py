@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bundle import META_FILE, ModelMeta
+from model.bundle import META_FILE
 from model.scorers import load_scorer
 from model.segment import segment
 
@@ -79,6 +79,3 @@ class Predictor:
                 )
             results.append(doc)
         return results
-
-
-__all__ = ["MODEL_DIR_ARTIFACT", "ModelMeta", "Predictor", "resolve_model_folder"]

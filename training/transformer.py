@@ -93,6 +93,8 @@ class EpochLogger(TrainerCallback):
 
 
 def dev_metrics(techniques: list[str]):
+    """Trainer's compute_metrics: dev micro-F1 with thresholds tuned as the final model's."""
+
     def compute(prediction: EvalPrediction) -> dict[str, float]:
         labels, mask = prediction.label_ids
         probs = 1 / (1 + np.exp(-prediction.predictions))
