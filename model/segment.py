@@ -47,7 +47,7 @@ def segment(text: str) -> list[Sentence]:
                 piece = piece.strip()
                 found = content.find(piece, cursor)
                 if found < 0:  # pysbd changed the text; fall back to the rest of the line
-                    found, piece = cursor, content[cursor:].strip()
+                    piece = content[cursor:].strip()
                     found = content.find(piece, cursor)
                 cursor = found + len(piece)
                 if sentences and not any(ch.isalnum() for ch in piece) and found > 0:

@@ -42,11 +42,10 @@ def test_score_seeds_writes_every_format(trained, tmp_path, capsys):
     docs = [json.loads(line) for line in (out / "s.jsonl").read_text().splitlines()]
     assert [d["id"] for d in docs] == [seed.name]
     assert len(docs[0]["sentences"]) > 20
+    techniques = set(Predictor.load("models:/propscan@champion").techniques)
     for s in docs[0]["sentences"]:
         assert text[s["start"] : s["end"]] == s["text"]
-        assert set(s["probabilities"]) == set(
-            Predictor.load("models:/propscan@champion").techniques
-        )
+        assert set(s["probabilities"]) == techniques
     rows = list(csv.DictReader((out / "s.csv").open(encoding="utf-8")))
     assert len(rows) == len(docs[0]["sentences"])
     assert all(text[int(r["start"]) : int(r["end"])] == r["text"] for r in rows)

@@ -30,6 +30,7 @@ class EvalSet:
     name: str  # e.g. corpus-test
     records: list[dict]
     source: str
+    experiment: str  # evaluations share the data's experiment, e.g. propscan/corpus
 
 
 @dataclass
@@ -51,7 +52,8 @@ def eval_set(specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS) -> Ev
     if not records:
         raise ValueError(f"evaluation set {specs} / {split} is empty")
     name = f"{tracking.data_name(specs)}-{split}"
-    return EvalSet(name, records, ";".join(str(spec_path(s)) for s in specs))
+    sources = ";".join(str(spec_path(s)) for s in specs)
+    return EvalSet(name, records, sources, f"propscan/{tracking.data_name(specs)}")
 
 
 def version_uri(model: str) -> str:
@@ -73,8 +75,8 @@ def model_version_of(client: MlflowClient, uri: str) -> str | None:
     return None
 
 
-def find_evaluation(client: MlflowClient, version: str, eval_name: str, digest: str):
-    experiment = client.get_experiment_by_name(f"propscan/{eval_name.rsplit('-', 1)[0]}")
+def find_evaluation(client: MlflowClient, version: str, data: EvalSet, digest: str):
+    experiment = client.get_experiment_by_name(data.experiment)
     if experiment is None:
         return None
     runs = client.search_runs(
@@ -109,7 +111,7 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     eval_input = tracking.pandas_dataset(data.records, data.name, data.source)
     frame_digest = eval_input.digest
     if reuse and version:
-        previous = find_evaluation(client, version, data.name, frame_digest)
+        previous = find_evaluation(client, version, data, frame_digest)
         if previous is not None:
             return load_evaluation(client, previous)
     predictor = Predictor(resolve_model_folder(uri))
@@ -121,7 +123,7 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     metrics = compute_metrics(probs, gold, mask, predictor.thresholds, techniques)
     pred = (probs >= predictor.thresholds[None, :]).astype(np.int8)
     doc_ids = np.array([r["doc_id"] for r in data.records])
-    mlflow.set_experiment(f"propscan/{data.name.rsplit('-', 1)[0]}")
+    mlflow.set_experiment(data.experiment)
     family = predictor.meta.family
     with mlflow.start_run(run_name=f"eval-{version or family}-{data.name}") as run:
         mlflow.set_tags(
