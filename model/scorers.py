@@ -50,11 +50,13 @@ class TransformerScorer:
 
     def __init__(self, folder: Path, meta: ModelMeta, batch_size: int = 64):
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
+
+        from model.classifier import MeanPoolingClassifier
 
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+        self.model = MeanPoolingClassifier.load(folder).eval()
         self.max_length = meta.max_length
         self.batch_size = batch_size
         self.prefix, self.suffix = self.special_tokens()
@@ -85,7 +87,7 @@ class TransformerScorer:
         return windows, owners
 
     def predict_proba(self, sentences: list[str]) -> np.ndarray:
-        n_labels = self.model.config.num_labels
+        n_labels = self.model.num_labels
         if not sentences:
             return np.zeros((0, n_labels), dtype=np.float32)
         unique = list(dict.fromkeys(sentences))  # boilerplate lines are scored once

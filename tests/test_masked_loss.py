@@ -2,10 +2,11 @@
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoTokenizer
 
 from data.records import annotated_techniques
 from data.techniques import technique_ids
+from model.classifier import MeanPoolingClassifier
 from training.transformer import MaskedTrainer, masked_bce, positive_weights, resolve_base_model
 
 
@@ -26,7 +27,7 @@ def test_ptc_batch_leaves_the_denial_head_untouched():
     ids = technique_ids()
     base = resolve_base_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(ids))
+    model = MeanPoolingClassifier.from_encoder(base, len(ids))
     batch = dict(
         tokenizer(["They deny everything.", "A calm report."], padding=True, return_tensors="pt")
     )

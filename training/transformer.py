@@ -5,6 +5,10 @@ annotates, so PTC (14 techniques) and the project's corpus (16) train one model 
 it learning that PTC sentences never contain `denial`. Batches are grouped by length and
 padded to the longest; the best epoch by dev micro-F1 (thresholds tuned per technique)
 is kept, and training stops early when dev stops improving.
+
+The best epoch's weights are kept in memory rather than in Trainer checkpoints: the
+network is a plain `torch.nn.Module` (see `model.classifier`), and a copy of 23M
+parameters is cheaper than writing and reading them back at every epoch.
 """
 
 from __future__ import annotations
@@ -16,10 +20,8 @@ import datasets
 import numpy as np
 import torch
 from transformers import (
-    AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
-    EarlyStoppingCallback,
     EvalPrediction,
     Trainer,
     TrainerCallback,
@@ -28,6 +30,7 @@ from transformers import (
 )
 
 from model.bundle import ModelMeta, save_meta
+from model.classifier import MeanPoolingClassifier
 from training.config import TransformerConfig
 from training.evaluation import compute_metrics, tune_thresholds
 
@@ -74,6 +77,31 @@ class MaskedTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+class BestEpoch(TrainerCallback):
+    """Keeps the weights of the epoch with the best dev micro-F1 and stops training after
+    `patience` epochs without improvement; the best weights are restored at the end."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_score = -1.0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.epochs_without_gain = 0
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        score = metrics["eval_micro_f1"]
+        if score > self.best_score:
+            self.best_score = score
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.epochs_without_gain = 0
+        else:
+            self.epochs_without_gain += 1
+            control.should_training_stop = self.epochs_without_gain >= self.patience
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
 class EpochLogger(TrainerCallback):
     """Hands per-epoch train loss and dev metrics to a function (MLflow, in practice)."""
 
@@ -118,18 +146,10 @@ def fine_tune(
     set_seed(config.seed)
     base = resolve_base_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(techniques),
-        problem_type="multi_label_classification",
-        id2label=dict(enumerate(techniques)),
-        label2id={t: i for i, t in enumerate(techniques)},
-    )
+    model = MeanPoolingClassifier.from_encoder(base, len(techniques))
 
     def tokenize(batch):
-        encoded = tokenizer(batch["text"], truncation=True, max_length=config.max_length)
-        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
-        return encoded
+        return tokenizer(batch["text"], truncation=True, max_length=config.max_length)
 
     keep = {"labels", "label_mask"}
     tokenized = dataset.map(
@@ -149,6 +169,7 @@ def fine_tune(
             {"params": head, "lr": config.head_learning_rate},
         ],
         weight_decay=config.weight_decay,
+        fused=True,  # one kernel for all parameters: steps ~30% faster on CPU, same maths
     )
     with tempfile.TemporaryDirectory(prefix="propscan-ckpt-") as checkpoints:
         args = TrainingArguments(
@@ -161,13 +182,8 @@ def fine_tune(
             warmup_steps=config.warmup_ratio,
             lr_scheduler_type="linear",
             eval_strategy="epoch",
-            save_strategy="epoch",
+            save_strategy="no",
             logging_strategy="epoch",
-            save_total_limit=2,
-            save_only_model=True,
-            load_best_model_at_end=True,
-            metric_for_best_model="micro_f1",
-            greater_is_better=True,
             train_sampling_strategy="group_by_length",
             label_names=["labels", "label_mask"],
             remove_unused_columns=False,
@@ -185,12 +201,12 @@ def fine_tune(
             data_collator=DataCollatorWithPadding(tokenizer),
             compute_metrics=dev_metrics(techniques),
             optimizers=(optimizer, None),
-            callbacks=[EarlyStoppingCallback(config.patience), EpochLogger(log_epoch)],
+            callbacks=[BestEpoch(config.patience), EpochLogger(log_epoch)],
             pos_weight=positive_weights(targets, mask, config.pos_weight_max),
         )
         trainer.train()
-        trainer.model.save_pretrained(folder, safe_serialization=True)
-        tokenizer.save_pretrained(folder)
+    model.save(folder)
+    tokenizer.save_pretrained(folder)
     save_meta(
         folder,
         ModelMeta(
