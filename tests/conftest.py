@@ -85,12 +85,10 @@ def free_port() -> int:
 
 @contextmanager
 def mlflow_service(args: list[str], cwd: Path, **env):
-    """Run `mlflow ARGS` on 127.0.0.1 with one worker; yield its address once /health answers.
+    """Run `mlflow ARGS` on 127.0.0.1 with one worker; yield its address once /health answers."""
+    from training.tracking import server_environment
 
-    MLflow starts uvicorn from PATH, so this environment's scripts go first on it.
-    """
     port = free_port()
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -105,7 +103,7 @@ def mlflow_service(args: list[str], cwd: Path, **env):
             "1",
         ],
         cwd=cwd,
-        env={**os.environ, "PATH": path, **env},
+        env={**server_environment(), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

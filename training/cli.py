@@ -238,13 +238,11 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
-    from training.tracking import connect, tracking_uri
+    from training.tracking import connect, server_environment, tracking_uri
 
     connect()
     address = f"http://127.0.0.1:{args.port}"
     print(f"MLflow UI for {tracking_uri()} at {address} (Ctrl-C stops it)", flush=True)
-    scripts = str(Path(sys.executable).parent)  # MLflow starts its server from PATH
-    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
     command = [
         sys.executable,
         "-m",
@@ -260,7 +258,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "1",
     ]
     try:
-        return subprocess.call(command, env=env)
+        return subprocess.call(command, env=server_environment())
     except KeyboardInterrupt:
         return 0
 

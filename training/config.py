@@ -50,9 +50,9 @@ class TransformerConfig(CommonConfig):
     )
     epochs: float = option(3.0, "maximum number of training epochs")
     max_steps: int = option(-1, "stop after this many optimiser steps (-1: use epochs)")
-    # Measured on PTC + corpus, 3 epochs (benchmarks/quality.py, dev micro-F1): batch 32 at
-    # 5e-5 underfits MiniLM (0.32, 15 min); batch 16 at 1e-4 0.45 (16 min); batch 8 at 7e-5
-    # 0.47 (22 min); 1.5e-4 and 2e-4 train worse.
+    # Measured on PTC + corpus, 3 epochs (benchmarks/quality.py, dev micro-F1). [CLS]
+    # pooling: batch 32 at 5e-5 underfits MiniLM (0.32); batch 16 at 1e-4 0.45; batch 8 at
+    # 7e-5 0.47; 1.5e-4 and 2e-4 worse. Mean pooling, batch 8: 7e-5 0.530, 1e-4 0.526.
     batch_size: int = option(8, "sentences per training batch")
     learning_rate: float = option(7e-5, "peak learning rate (linear decay after warm-up)")
     head_learning_rate: float = option(2e-3, "learning rate of the new classification head")

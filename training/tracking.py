@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -34,6 +35,13 @@ def connect() -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(uri, uri)
+
+
+def server_environment() -> dict[str, str]:
+    """The environment for an `mlflow server` child: MLflow starts uvicorn from PATH, so
+    this interpreter's scripts folder (the virtual environment's) goes first on it."""
+    scripts = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def data_name(specs: list[str]) -> str:
