@@ -39,7 +39,13 @@ class MeanPoolingClassifier(torch.nn.Module):
 
     @classmethod
     def load(cls, folder: str | Path) -> MeanPoolingClassifier:
-        head = load_file(Path(folder) / HEAD_FILE)
+        head_path = Path(folder) / HEAD_FILE
+        if not head_path.is_file():
+            raise FileNotFoundError(
+                f"{folder}: no {HEAD_FILE}; this transformer was saved by an older propscan "
+                "([CLS] pooling); train it again"
+            )
+        head = load_file(head_path)
         model = cls(AutoModel.from_pretrained(folder), head["classifier.weight"].shape[0])
         model.classifier.load_state_dict(
             {"weight": head["classifier.weight"], "bias": head["classifier.bias"]}

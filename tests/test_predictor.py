@@ -1,7 +1,11 @@
 """The Predictor's contract: windows for long sentences, offsets, all probabilities."""
 
-import numpy as np
+import shutil
 
+import numpy as np
+import pytest
+
+from model.classifier import HEAD_FILE
 from model.predictor import Predictor
 
 
@@ -36,3 +40,11 @@ def test_score_returns_offsets_and_every_probability(trained):
         assert text[s["start"] : s["end"]] == s["text"]
         assert set(s["probabilities"]) == set(predictor.techniques)
         assert all(s["probabilities"][t] >= predictor.meta.thresholds[t] for t in s["techniques"])
+
+
+def test_transformer_folder_without_its_head_says_what_to_do(trained, tmp_path):
+    folder = tmp_path / "old-model"
+    shutil.copytree(trained["transformer"].folder, folder)
+    (folder / HEAD_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="head.safetensors.*train it again"):
+        Predictor(folder)

@@ -99,6 +99,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     from training.tracking import connect
 
     connect()
+    if args.resume and args.html and not any(p.suffix == ".jsonl" for p in args.out):
+        print(
+            "note: with --resume the HTML report covers earlier documents only when one "
+            "--out is .jsonl (CSV rows do not hold whole documents); this one shows the "
+            "documents scored now",
+            file=sys.stderr,
+        )
     predictor = Predictor.load(args.model)
     summary = score_inputs(
         args.inputs,
@@ -138,7 +145,12 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         help="write results here: .jsonl (a line per document) or .csv (a row per sentence); "
         "repeatable",
     )
-    score.add_argument("--html", type=Path, help="write a self-contained HTML report here")
+    score.add_argument(
+        "--html",
+        type=Path,
+        help="write a self-contained HTML report here (after --resume it includes the "
+        "earlier documents when one --out is .jsonl)",
+    )
     score.add_argument("--errors", type=Path, help="write failed inputs here (JSONL)")
     score.add_argument("--resume", action="store_true", help="skip documents already in --out")
     score.add_argument("--id-column", default="id", help="id field of JSONL/CSV input")
