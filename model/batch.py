@@ -87,6 +87,12 @@ def score_inputs(
     summary = ScoreSummary()
     previous = next((w.previous for w in writers if isinstance(w, JsonlWriter)), [])
     scored = [doc for doc in previous if doc["id"] in done] if html_path else []
+    if html_path and done and not scored:
+        print(
+            "note: the HTML report shows only the documents scored now; earlier ones come "
+            "back from a .jsonl --out (CSV rows do not hold whole documents)",
+            file=sys.stderr,
+        )
     seen_ids: set[str] = set()
     bar = tqdm(unit="doc", disable=not progress, file=sys.stderr)
     started = time.perf_counter()

@@ -46,18 +46,13 @@ class MeanPoolingClassifier(torch.nn.Module):
                 "([CLS] pooling); train it again"
             )
         head = load_file(head_path)
-        model = cls(AutoModel.from_pretrained(folder), head["classifier.weight"].shape[0])
-        model.classifier.load_state_dict(
-            {"weight": head["classifier.weight"], "bias": head["classifier.bias"]}
-        )
+        model = cls(AutoModel.from_pretrained(folder), head["weight"].shape[0])
+        model.classifier.load_state_dict(head)
         return model
 
     def save(self, folder: str | Path) -> None:
         self.encoder.save_pretrained(folder, safe_serialization=True)
-        save_file(
-            {f"classifier.{k}": v.contiguous() for k, v in self.classifier.state_dict().items()},
-            str(Path(folder) / HEAD_FILE),
-        )
+        save_file(self.classifier.state_dict(), str(Path(folder) / HEAD_FILE))
 
     def forward(
         self,

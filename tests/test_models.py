@@ -145,12 +145,11 @@ def test_ui_compare_page_shows_both_runs(server, trained, tmp_path):
     ).stdout
     assert screenshot.stat().st_size > 20_000
     assert "Comparing 2 Runs" in dom
-    metrics = [MlflowClient().get_run(run_id).data.metrics for run_id in runs]
-    for run_id in runs:
-        assert MlflowClient().get_run(run_id).info.run_name in dom
+    fetched = [MlflowClient().get_run(run_id) for run_id in runs]
+    assert all(run.info.run_name in dom for run in fetched)
     # The metrics table is virtualised: its first rows are rendered, one row per metric
     # (any_f1, then dev/any_f1) with the two runs' values side by side, in run order.
     cells = re.findall(r">(-?\d+(?:\.\d+)?)<", dom)
-    expected = [shown(m[name]) for name in ("any_f1", "dev/any_f1") for m in metrics]
+    expected = [shown(r.data.metrics[name]) for name in ("any_f1", "dev/any_f1") for r in fetched]
     assert any(cells[i : i + 4] == expected for i in range(len(cells))), (expected, cells)
     assert "any_f1" in dom and "dev/any_f1" in dom

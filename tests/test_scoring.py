@@ -172,3 +172,18 @@ def test_a_document_that_breaks_the_model_is_reported_not_fatal(trained, tmp_pat
     assert "scoring failed" in summary.errors[0].reason
     ids = {json.loads(line)["id"] for line in out.read_text().splitlines()}
     assert ids == {"doc0.txt", "doc1.txt", "doc3.txt", "doc4.txt"}
+
+
+def test_resumed_csv_only_report_says_what_it_leaves_out(trained, tmp_path, capsys):
+    from model.batch import score_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council met on Monday.\n")
+    out, html = tmp_path / "o.csv", tmp_path / "r.html"
+    predictor = Predictor(trained["baseline"].folder)
+    score_inputs([str(folder)], predictor, [out], progress=False)
+    (folder / "b.txt").write_text("These traitors want to ruin us all.\n")
+    score_inputs([str(folder)], predictor, [out], html_path=html, resume=True, progress=False)
+    assert "only the documents scored now" in capsys.readouterr().err
+    assert "These traitors" in html.read_text() and "council met" not in html.read_text()

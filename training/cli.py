@@ -99,13 +99,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     from training.tracking import connect
 
     connect()
-    if args.resume and args.html and not any(p.suffix == ".jsonl" for p in args.out):
-        print(
-            "note: with --resume the HTML report covers earlier documents only when one "
-            "--out is .jsonl (CSV rows do not hold whole documents); this one shows the "
-            "documents scored now",
-            file=sys.stderr,
-        )
     predictor = Predictor.load(args.model)
     summary = score_inputs(
         args.inputs,

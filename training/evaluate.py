@@ -53,7 +53,7 @@ def eval_set(specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS) -> Ev
         raise ValueError(f"evaluation set {specs} / {split} is empty")
     name = f"{tracking.data_name(specs)}-{split}"
     sources = ";".join(str(spec_path(s)) for s in specs)
-    return EvalSet(name, records, sources, f"propscan/{tracking.data_name(specs)}")
+    return EvalSet(name, records, sources, tracking.experiment_name(specs))
 
 
 def version_uri(model: str) -> str:

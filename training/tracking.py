@@ -57,6 +57,11 @@ def data_name(specs: list[str]) -> str:
     return "+".join(names)
 
 
+def experiment_name(specs: list[str]) -> str:
+    """The experiment that training and evaluation runs on this data share."""
+    return f"propscan/{data_name(specs)}"
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(

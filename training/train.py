@@ -101,7 +101,7 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
     name = tracking.data_name(config.data)
     client = tracking.connect()
-    mlflow.set_experiment(config.experiment or f"propscan/{name}")
+    mlflow.set_experiment(config.experiment or tracking.experiment_name(config.data))
     folder = Path(config.output_dir or keep_dir or tempfile.mkdtemp(prefix="propscan-model-"))
     with mlflow.start_run(run_name=f"{family}-{name}") as run:
         commit = tracking.git_commit() or "unknown"
