@@ -45,9 +45,10 @@ def build_dataset(records: Iterable[dict]) -> datasets.Dataset:
 
 
 def build_dataset_dict(
-    records: Iterable[dict], ratios: tuple[float, float, float] = DEFAULT_RATIOS
+    records: Iterable[dict],
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS,
+    offset: float = 0.0,
 ) -> datasets.DatasetDict:
     """Document-level train/dev/test splits of the records as one `DatasetDict`."""
-    return datasets.DatasetDict(
-        {name: build_dataset(rows) for name, rows in split_records(records, ratios).items()}
-    )
+    parts = split_records(records, ratios, offset)
+    return datasets.DatasetDict({name: build_dataset(rows) for name, rows in parts.items()})

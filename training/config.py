@@ -27,6 +27,12 @@ class CommonConfig:
     split_ratios: list[float] = option(
         [0.8, 0.1, 0.1], "train/dev/test shares of documents (hash of doc_id)", nargs=3
     )
+    split_offset: float = option(
+        0.0,
+        "rotate documents' hash positions by this share before splitting, for "
+        "cross-validation: ratios 0.7 0.1 0.2 with offsets 0, 0.2, ..., 0.8 test every "
+        "document once",
+    )
     seed: int = option(42, "random seed; the same seed and data give the same model")
     experiment: str | None = option(None, "MLflow experiment (default: propscan/<data names>)")
     registered_model: str = option("propscan", "registered model name in the MLflow registry")

@@ -42,12 +42,12 @@ def split_arrays(split) -> tuple[list[str], np.ndarray, np.ndarray]:
     )
 
 
-def log_inputs(by_spec: dict[str, list[dict]], ratios) -> dict[str, str]:
+def log_inputs(by_spec: dict[str, list[dict]], ratios, offset: float) -> dict[str, str]:
     """Log every split of every source as an MLflow dataset; return their digests."""
     digests = {}
     for spec, rows in by_spec.items():
         spec_name = tracking.data_name([spec])
-        for split, part in split_records(rows, ratios).items():
+        for split, part in split_records(rows, ratios, offset).items():
             logged = tracking.log_split_dataset(
                 part, f"{spec_name}-{split}", str(spec_path(spec)), split
             )
@@ -95,7 +95,8 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
     techniques = list(technique_ids())
     by_spec = load_specs_by_spec(config.data)
     ratios = tuple(config.split_ratios)
-    dataset = build_dataset_dict([r for rows in by_spec.values() for r in rows], ratios)
+    records = [r for rows in by_spec.values() for r in rows]
+    dataset = build_dataset_dict(records, ratios, config.split_offset)
     for split in ("train", "dev", "test"):
         if len(dataset[split]) == 0:
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
@@ -108,7 +109,7 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
         mlflow.set_tags({"family": family, "data": name, "mlflow.source.git.commit": commit})
         mlflow.log_params({"family": family, **config_params(config)})
         mlflow.log_params({f"n_{split}": len(dataset[split]) for split in dataset})
-        digests = log_inputs(by_spec, ratios)
+        digests = log_inputs(by_spec, ratios, config.split_offset)
 
         started = time.perf_counter()
         fit(config, dataset, techniques, folder)
