@@ -44,3 +44,12 @@ def test_dataset_targets_and_masks(ptc_records):
     annotated = set(annotated_techniques("ptc"))
     assert row["label_mask"] == [float(t in annotated) for t in ids]
     assert row["label_mask"][ids.index("denial")] == 0.0
+
+
+def test_offsets_cross_validate_every_document_once(ptc_records):
+    docs = {r["doc_id"] for r in ptc_records}
+    ratios = (0.7, 0.1, 0.2)
+    tested = [d for k in range(5) for d in docs if split_of(d, ratios, k * 0.2) == "test"]
+    assert sorted(tested) == sorted(docs)
+    dev_and_test = [d for d in docs if split_of(d, ratios, 0.4) != "train"]
+    assert 0.25 < len(dev_and_test) / len(docs) < 0.35
