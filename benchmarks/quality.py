@@ -67,6 +67,10 @@ def fold_splits(folds: int) -> list[tuple[tuple[float, float, float], float]]:
     return [((1 - 0.1 - test, 0.1, test), k * test) for k in range(folds)]
 
 
+def source_name(spec: str) -> str:
+    return "ptc" if spec.startswith("ptc:") else spec
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ptc", type=Path, default=DEFAULT_PTC)
@@ -153,10 +157,6 @@ def main() -> None:
         )
     if args.folds > 1:
         print("(train s and wall s: mean per fold)")
-
-
-def source_name(spec: str) -> str:
-    return "ptc" if spec.startswith("ptc:") else spec
 
 
 if __name__ == "__main__":
