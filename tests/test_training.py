@@ -26,6 +26,7 @@ def test_run_is_fully_tracked(trained, family):
     run = client.get_run(result.run_id)
     assert run.data.params["family"] == family
     assert run.data.params["seed"] == "42"
+    assert run.data.params["split_offset"] == "0.0"
     assert set(FIXED) <= set(run.data.metrics)
     assert {f"dev/{m}" for m in ("micro_f1", "macro_f1", "any_f1")} <= set(run.data.metrics)
     assert {f"threshold/{t}" for t in technique_ids()} <= set(run.data.metrics)
