@@ -25,6 +25,7 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,28 @@ def metrics_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[s
     return compute_metrics(decisions, gold, mask, np.full(len(techniques), 0.5), techniques)
 
 
+def family_config(family: str, data: list[str], epochs: float, overrides: list[str]):
+    """The options `propscan train FAMILY` would build, with each OPTION=VALUE of --set
+    given to the transformer as its flag, so values are typed and checked the same way."""
+    from training.config import FAMILIES, add_arguments, build_config
+
+    flags = ["--data", *data]
+    if family == "transformer":
+        flags += ["--epochs", str(epochs)]
+        for item in overrides:
+            key, value = item.split("=", 1)
+            flags += [f"--{key.replace('_', '-')}", value]
+    parser = argparse.ArgumentParser(prog=f"quality.py --set ({family})")
+    add_arguments(parser, FAMILIES[family])
+    return build_config(FAMILIES[family], parser.parse_args(flags))
+
+
 def fold_splits(folds: int) -> list[tuple[tuple[float, float, float], float]]:
     """(ratios, offset) per run: the standard split, or K folds with 10% dev."""
+    from data.splits import DEFAULT_RATIOS
+
     if folds <= 1:
-        return [((0.8, 0.1, 0.1), 0.0)]
+        return [(DEFAULT_RATIOS, 0.0)]
     test = 1 / folds
     return [((1 - 0.1 - test, 0.1, test), k * test) for k in range(folds)]
 
@@ -95,26 +114,19 @@ def main() -> None:
     os.chdir(store)  # artifacts of the throwaway store land here
 
     from data.sources import load_specs_by_spec
-    from training.config import BaselineConfig, TransformerConfig
     from training.train import train
 
     data = [f"ptc:{args.ptc}"] + ([] if args.no_corpus else ["corpus"])
     by_spec = load_specs_by_spec(data)
     rows = []
     for family in args.families:
+        config = family_config(family, data, args.epochs, args.set)
         held_out: dict[str, list] = {spec: [] for spec in by_spec}
         train_seconds, wall_seconds = [], []
-        for fold, (ratios, offset) in enumerate(fold_splits(args.folds)):
-            if family == "baseline":
-                config = BaselineConfig(data=data)
-            else:
-                overrides = dict(item.split("=", 1) for item in args.set)
-                config = TransformerConfig(data=data, epochs=args.epochs)
-                for key, value in overrides.items():
-                    setattr(config, key, type(getattr(config, key))(value))
-            config.split_ratios, config.split_offset = list(ratios), offset
+        splits = fold_splits(args.folds)
+        for fold, (ratios, offset) in enumerate(splits):
             started = time.perf_counter()
-            result = train(config)
+            result = train(replace(config, split_ratios=list(ratios), split_offset=offset))
             wall_seconds.append(time.perf_counter() - started)
             train_seconds.append(result.train_seconds)
             for spec, records in by_spec.items():
@@ -122,7 +134,7 @@ def main() -> None:
                 held_out[spec].append(part)
                 m = metrics_of([part])
                 print(
-                    f"{family} fold {fold + 1}/{max(args.folds, 1)} on {source_name(spec)} "
+                    f"{family} fold {fold + 1}/{len(splits)} on {source_name(spec)} "
                     f"test: micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
                     f"any_f1 {m['any_f1']:.3f}  ({len(part[0])} sentences; train "
                     f"{result.train_seconds:.0f} s, wall {wall_seconds[-1]:.0f} s)",

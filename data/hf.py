@@ -45,10 +45,9 @@ def build_dataset(records: Iterable[dict]) -> datasets.Dataset:
 
 
 def build_dataset_dict(
-    records: Iterable[dict],
-    ratios: tuple[float, float, float] = DEFAULT_RATIOS,
-    offset: float = 0.0,
+    records: Iterable[dict], ratios: tuple[float, float, float] = DEFAULT_RATIOS
 ) -> datasets.DatasetDict:
     """Document-level train/dev/test splits of the records as one `DatasetDict`."""
-    parts = split_records(records, ratios, offset)
-    return datasets.DatasetDict({name: build_dataset(rows) for name, rows in parts.items()})
+    return datasets.DatasetDict(
+        {name: build_dataset(rows) for name, rows in split_records(records, ratios).items()}
+    )

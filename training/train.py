@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
 import mlflow
 import numpy as np
 
-from data.hf import build_dataset_dict
+from data.hf import build_dataset
 from data.sources import load_specs_by_spec, spec_path
-from data.splits import split_records
+from data.splits import SPLITS, split_records
 from data.techniques import technique_ids
 from model.bundle import load_meta, save_meta
 from model.predictor import Predictor
@@ -42,12 +43,12 @@ def split_arrays(split) -> tuple[list[str], np.ndarray, np.ndarray]:
     )
 
 
-def log_inputs(by_spec: dict[str, list[dict]], ratios, offset: float) -> dict[str, str]:
+def log_inputs(splits_by_spec: dict[str, dict[str, list[dict]]]) -> dict[str, str]:
     """Log every split of every source as an MLflow dataset; return their digests."""
     digests = {}
-    for spec, rows in by_spec.items():
+    for spec, splits in splits_by_spec.items():
         spec_name = tracking.data_name([spec])
-        for split, part in split_records(rows, ratios, offset).items():
+        for split, part in splits.items():
             logged = tracking.log_split_dataset(
                 part, f"{spec_name}-{split}", str(spec_path(spec)), split
             )
@@ -94,9 +95,17 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
     family = "baseline" if isinstance(config, BaselineConfig) else "transformer"
     techniques = list(technique_ids())
     by_spec = load_specs_by_spec(config.data)
-    ratios = tuple(config.split_ratios)
-    records = [r for rows in by_spec.values() for r in rows]
-    dataset = build_dataset_dict(records, ratios, config.split_offset)
+    # Split each source once: the same parts train the model and are logged as its inputs.
+    splits_by_spec = {
+        spec: split_records(rows, tuple(config.split_ratios), config.split_offset)
+        for spec, rows in by_spec.items()
+    }
+    dataset = datasets.DatasetDict(
+        {
+            split: build_dataset([r for splits in splits_by_spec.values() for r in splits[split]])
+            for split in SPLITS
+        }
+    )
     for split in ("train", "dev", "test"):
         if len(dataset[split]) == 0:
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
@@ -109,7 +118,7 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
         mlflow.set_tags({"family": family, "data": name, "mlflow.source.git.commit": commit})
         mlflow.log_params({"family": family, **config_params(config)})
         mlflow.log_params({f"n_{split}": len(dataset[split]) for split in dataset})
-        digests = log_inputs(by_spec, ratios, config.split_offset)
+        digests = log_inputs(splits_by_spec)
 
         started = time.perf_counter()
         fit(config, dataset, techniques, folder)
