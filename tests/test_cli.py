@@ -28,6 +28,8 @@ def test_train_help_documents_every_option(capsys):
     ):
         assert flag in out
     assert "default: all-MiniLM-L6-v2" in out
+    assert "(default: propscan/<data names>)" in out
+    assert "default: None" not in out  # unset options say what happens instead
 
 
 def test_config_file_then_flags(tmp_path):

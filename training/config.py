@@ -81,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         flag = "--" + f.name.replace("_", "-")
         kwargs = {"help": f.metadata["help"], "default": argparse.SUPPRESS}
         default = f.default_factory() if f.default is MISSING else f.default
-        kwargs["help"] += f" (default: {default})"
+        if default is not None:  # a None default's help says what happens instead
+            kwargs["help"] += f" (default: {default})"
         if "nargs" in f.metadata:
             kwargs["nargs"] = f.metadata["nargs"]
             kwargs["type"] = float if f.name == "split_ratios" else str
