@@ -16,7 +16,7 @@ from pathlib import Path
 
 from model.inputs import Document, InputError, read_inputs
 from model.predictor import Predictor
-from model.writers import JsonlWriter, open_writer
+from model.writers import JsonlWriter, check_outputs, open_writer
 
 DOCS_PER_BATCH = 16
 
@@ -79,11 +79,13 @@ def score_inputs(
     """Score every document of `inputs`, writing each output as documents finish."""
     from tqdm import tqdm
 
-    writers = [open_writer(path, resume) for path in outputs]
+    check_outputs(outputs, html_path, inputs)
+    writers = [open_writer(path, resume, list(predictor.techniques)) for path in outputs]
     done = set.intersection(*(w.done for w in writers)) if writers else set()
-    error_handle = (
-        errors_path.open("a" if resume else "w", encoding="utf-8") if errors_path else None
-    )
+    error_handle = None
+    if errors_path:
+        errors_path.parent.mkdir(parents=True, exist_ok=True)
+        error_handle = errors_path.open("a" if resume else "w", encoding="utf-8")
     summary = ScoreSummary()
     previous = next((w.previous for w in writers if isinstance(w, JsonlWriter)), [])
     scored = [doc for doc in previous if doc["id"] in done] if html_path else []
@@ -130,7 +132,8 @@ def score_inputs(
         pending.clear()
 
     try:
-        for item in read_inputs(inputs, id_column, text_column):
+        own_files = frozenset(p.resolve() for p in [*outputs, errors_path, html_path] if p)
+        for item in read_inputs(inputs, id_column, text_column, skip=own_files):
             if isinstance(item, Document) and item.id in seen_ids:
                 item = InputError(item.origin, f"duplicate document id {item.id!r}")
             if isinstance(item, InputError):

@@ -67,7 +67,7 @@ def read_jsonl(path: Path, id_column: str, text_column: str) -> Iterator[Documen
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw.decode("utf-8"))
+                row = json.loads(raw.decode("utf-8-sig"))  # a BOM may open line 1
             except (UnicodeDecodeError, json.JSONDecodeError) as err:
                 yield InputError(where, f"malformed JSON line ({type(err).__name__})")
                 continue
@@ -80,23 +80,28 @@ def read_csv(path: Path, id_column: str, text_column: str) -> Iterator[Document 
     except (OSError, UnicodeDecodeError) as err:
         yield InputError(str(path), f"unreadable CSV: {err}")
         return
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    if reader.fieldnames is None or text_column not in reader.fieldnames:
-        yield InputError(f"{path}:1", f"no {text_column!r} column (columns: {reader.fieldnames})")
+    csv.field_size_limit(sys.maxsize)  # one long article is a field, not an error
+    reader = csv.reader(io.StringIO(content, newline=""))
+    header = next(reader, None)
+    if header is None or text_column not in header:
+        yield InputError(f"{path}:1", f"no {text_column!r} column (columns: {header})")
         return
     while True:
-        lineno = reader.line_num + 1
+        lineno = reader.line_num + 1  # where the next row starts (it may span lines)
         try:
-            row = next(reader)
+            cells = next(reader)
         except StopIteration:
             return
         except csv.Error as err:
             yield InputError(f"{path}:{lineno}", f"malformed CSV row: {err}")
-            return
+            continue
+        if not cells:
+            continue
         where = f"{path}:{lineno}"
-        if None in row:
+        if len(cells) > len(header):
             yield InputError(where, "malformed CSV row: more fields than the header")
             continue
+        row = dict(zip(header, cells, strict=False))
         yield row_document(row, where, f"{path.stem}:{lineno}", id_column, text_column)
 
 
@@ -113,9 +118,13 @@ def row_document(row, where: str, fallback_id: str, id_column: str, text_column:
 
 
 def read_inputs(
-    inputs: list[str], id_column: str = "id", text_column: str = "text"
+    inputs: list[str],
+    id_column: str = "id",
+    text_column: str = "text",
+    skip: frozenset[Path] = frozenset(),
 ) -> Iterator[Document | InputError]:
-    """Every document (or error) of every input, in a stable order."""
+    """Every document (or error) of every input, in a stable order. Files in `skip` (the
+    run's own outputs, resolved) are left out of folders, so a rerun never scores them."""
     for item in inputs:
         if item == "-":
             text, problem = decode(sys.stdin.buffer.read())
@@ -129,6 +138,7 @@ def read_inputs(
                 if p.is_file()
                 and not p.name.startswith(".")
                 and p.suffix.lower() in TEXT_SUFFIXES | TABLE_SUFFIXES
+                and p.resolve() not in skip
             )
             for file in files:
                 yield from read_file(file, str(file.relative_to(path)), id_column, text_column)

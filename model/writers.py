@@ -12,7 +12,20 @@ import io
 import json
 from pathlib import Path
 
-from data.techniques import technique_ids
+OUTPUT_SUFFIXES = (".jsonl", ".csv")
+
+
+def check_outputs(outputs: list[Path], html_path: Path | None, inputs: list[str]) -> None:
+    """Refuse, before anything is opened or truncated, outputs that would lose work."""
+    if not outputs and html_path is None:
+        raise ValueError("nothing to write: give --out FILE.jsonl/.csv and/or --html FILE")
+    for path in outputs:
+        if path.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise ValueError(f"{path}: --out must end in .jsonl or .csv")
+    given = {Path(item).resolve() for item in inputs if item != "-"}
+    for path in [*outputs, *([html_path] if html_path else [])]:
+        if path.resolve() in given:
+            raise ValueError(f"{path} is both an input and an output; writing would erase it")
 
 
 def truncate_partial_line(path: Path) -> None:
@@ -20,6 +33,23 @@ def truncate_partial_line(path: Path) -> None:
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def read_previous(path: Path) -> list[dict]:
+    """The documents an earlier run wrote, each line checked."""
+    documents = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError:
+                doc = None
+            if not isinstance(doc, dict) or "id" not in doc:
+                raise ValueError(f"{path}:{lineno}: not a propscan output line; cannot resume")
+            documents.append(doc)
+    return documents
 
 
 class JsonlWriter:
@@ -30,8 +60,7 @@ class JsonlWriter:
         self.previous: list[dict] = []
         if resume and path.exists():
             truncate_partial_line(path)
-            with path.open(encoding="utf-8") as handle:
-                self.previous = [json.loads(line) for line in handle if line.strip()]
+            self.previous = read_previous(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.handle = path.open("a" if resume else "w", encoding="utf-8")
         self.done = {doc["id"] for doc in self.previous}
@@ -50,9 +79,9 @@ class JsonlWriter:
 class CsvWriter:
     """One row per sentence, with a probability column per technique."""
 
-    def __init__(self, path: Path, resume: bool):
+    def __init__(self, path: Path, resume: bool, techniques: list[str]):
         self.path = path
-        self.techniques = technique_ids()
+        self.techniques = techniques
         self.header = ["doc_id", "sent_idx", "start", "end", "text", "techniques"] + [
             f"p_{t}" for t in self.techniques
         ]
@@ -93,10 +122,8 @@ class CsvWriter:
         self.handle.close()
 
 
-def open_writer(path: Path, resume: bool) -> JsonlWriter | CsvWriter:
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+def open_writer(path: Path, resume: bool, techniques: list[str]) -> JsonlWriter | CsvWriter:
+    """A writer for `path` (checked by `check_outputs`); CSV has a column per technique."""
+    if path.suffix.lower() == ".jsonl":
         return JsonlWriter(path, resume)
-    if suffix == ".csv":
-        return CsvWriter(path, resume)
-    raise ValueError(f"{path}: --out must end in .jsonl or .csv")
+    return CsvWriter(path, resume, techniques)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -187,3 +188,49 @@ def test_resumed_csv_only_report_says_what_it_leaves_out(trained, tmp_path, caps
     score_inputs([str(folder)], predictor, [out], html_path=html, resume=True, progress=False)
     assert "only the documents scored now" in capsys.readouterr().err
     assert "These traitors" in html.read_text() and "council met" not in html.read_text()
+
+
+def test_outputs_inside_the_input_folder_are_never_scored(trained, tmp_path, capsys):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council met on Monday.\n")
+    (folder / "b.txt").write_text("These traitors want to ruin us all.\n")
+    args = ["score", str(folder), "--out", str(folder / "scores.jsonl")]
+    args += ["--out", str(folder / "scores.csv"), "--errors", str(folder / "errors.jsonl")]
+    assert main([*args, "--quiet"]) == 0
+    assert main([*args, "--resume", "--quiet"]) == 0
+    assert re.search(r"inputs failed +0\n", capsys.readouterr().out)
+    ids = [json.loads(line)["id"] for line in (folder / "scores.jsonl").read_text().splitlines()]
+    assert ids == ["a.txt", "b.txt"]
+
+
+def test_refused_outputs_leave_earlier_results_untouched(trained, tmp_path, capsys):
+    source = tmp_path / "a.txt"
+    source.write_text("The council met on Monday.\n")
+    kept = tmp_path / "kept.jsonl"
+    assert main(["score", str(source), "--out", str(kept), "--quiet"]) == 0
+    before = kept.read_bytes()
+    assert main(["score", str(source), "--out", str(kept), "--out", "o.txt", "--quiet"]) == 2
+    assert "must end in .jsonl or .csv" in capsys.readouterr().err
+    assert main(["score", str(kept), "--out", str(kept), "--quiet"]) == 2
+    assert "both an input and an output" in capsys.readouterr().err
+    assert kept.read_bytes() == before
+    assert main(["score", str(source), "--quiet"]) == 2
+    assert "nothing to write" in capsys.readouterr().err
+
+
+def test_resume_names_a_corrupted_earlier_output(trained, tmp_path, capsys):
+    source = tmp_path / "a.txt"
+    source.write_text("The council met on Monday.\n")
+    out = tmp_path / "o.jsonl"
+    out.write_text('{"id": "x.txt", "text": "fine"}\n{"id": oops}\n')
+    assert main(["score", str(source), "--out", str(out), "--resume", "--quiet"]) == 2
+    assert f"{out}:2: not a propscan output line" in capsys.readouterr().err
+
+
+def test_an_unknown_model_version_is_an_error_message(trained, tmp_path, capsys):
+    source = tmp_path / "a.txt"
+    source.write_text("The council met on Monday.\n")
+    args = ["score", str(source), "--out", str(tmp_path / "o.jsonl"), "--quiet"]
+    assert main([*args, "--model", "models:/propscan/999"]) == 2
+    assert "propscan: error:" in capsys.readouterr().err

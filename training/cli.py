@@ -96,8 +96,10 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_score(args: argparse.Namespace) -> int:
     from model.batch import score_inputs
     from model.predictor import Predictor
+    from model.writers import check_outputs
     from training.tracking import connect
 
+    check_outputs(args.out, args.html, args.inputs)  # before the model takes time to load
     connect()
     predictor = Predictor.load(args.model)
     summary = score_inputs(
@@ -321,12 +323,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_user_error(err: Exception) -> bool:
+    """Errors the user can act on (bad value, file, model name): a message, no traceback."""
+    mlflow_errors = sys.modules.get("mlflow.exceptions")  # loaded whenever MLflow raised
+    return isinstance(err, (ValueError, OSError)) or (
+        mlflow_errors is not None and isinstance(err, mlflow_errors.MlflowException)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except Exception as err:
+        if not is_user_error(err):
+            raise
         print(f"propscan: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
