@@ -39,12 +39,13 @@ def held_out_decisions(folder: Path, records: list[dict], ratios, offset: float)
     the test split of `records`."""
     from data.hf import build_dataset
     from data.splits import split_records
+    from model.bundle import over_threshold
     from model.predictor import Predictor
 
     test = build_dataset(split_records(records, ratios, offset)["test"])
     predictor = Predictor(folder)
     probs = predictor.predict_proba(list(test["text"]))
-    decisions = (probs >= predictor.thresholds[None, :]).astype(np.float32)
+    decisions = over_threshold(probs, predictor.thresholds).astype(np.float32)
     gold = np.array(test["labels"], dtype=np.float32)
     mask = np.array(test["label_mask"], dtype=np.float32)
     return decisions, gold, mask

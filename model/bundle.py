@@ -11,7 +11,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 META_FILE = "propscan.json"
+OFF = 1.0  # a technique whose threshold is OFF is never output
+
+
+def over_threshold(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Decisions: each probability at or over its technique's threshold. OFF holds even for
+    a probability that saturates to exactly 1.0."""
+    return (probs >= thresholds) & (thresholds < OFF)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bundle import META_FILE
+from model.bundle import META_FILE, over_threshold
 from model.scorers import load_scorer
 from model.segment import segment
 
@@ -55,11 +55,12 @@ class Predictor:
         segmented = [segment(text) for text in texts]
         flat = [s.text for sentences in segmented for s in sentences]
         probs = self.predict_proba(flat)
+        decided = over_threshold(probs, self.thresholds)
         results, row = [], 0
         for sentences in segmented:
             doc = []
             for idx, sentence in enumerate(sentences):
-                p = probs[row]
+                p, over = probs[row], decided[row]
                 row += 1
                 doc.append(
                     {
@@ -67,11 +68,7 @@ class Predictor:
                         "start": sentence.start,
                         "end": sentence.end,
                         "text": sentence.text,
-                        "techniques": [
-                            t
-                            for t, v, th in zip(self.techniques, p, self.thresholds, strict=True)
-                            if v >= th
-                        ],
+                        "techniques": [t for t, o in zip(self.techniques, over, strict=True) if o],
                         "probabilities": {
                             t: round(float(v), 4) for t, v in zip(self.techniques, p, strict=True)
                         },

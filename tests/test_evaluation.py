@@ -40,6 +40,20 @@ def test_tuned_thresholds_beat_a_fixed_one_and_silence_noise():
     assert compute_metrics(probs2, gold2, mask2, th, TECHS)["micro_f1"] > fixed - 0.02
 
 
+def test_a_switched_off_technique_stays_off_even_at_probability_one():
+    probs = np.array([[1.0, 1.0]], dtype=np.float32)  # a saturated sigmoid
+    gold = np.array([[1, 0]], dtype=np.float32)
+    m = compute_metrics(probs, gold, np.ones_like(gold), np.array([0.5, 1.0]), ["x", "y"])
+    assert m["precision/x"] == 1.0 and m["micro_precision"] == 1.0  # y never fires
+
+
+def test_a_technique_without_dev_positives_keeps_the_global_threshold():
+    probs, gold, mask = synthetic()
+    gold[:, 2] = 0  # no dev example of technique c: no evidence to switch it off
+    th = tune_thresholds(probs, gold, mask)
+    assert th[2] < 1.0 and th[3] == 1.0
+
+
 def test_bootstrap_sees_a_real_difference_and_no_difference():
     rng = np.random.default_rng(0)
     docs = np.repeat(np.arange(60).astype(str), 20)

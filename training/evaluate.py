@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from data.hf import build_dataset
 from data.sources import load_specs_by_spec, spec_path
 from data.splits import DEFAULT_RATIOS, split_records
+from model.bundle import over_threshold
 from model.predictor import Predictor, resolve_model_folder
 from training import tracking
 from training.evaluation import compute_metrics, metrics_table
@@ -121,7 +122,7 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     probs = predictor.predict_proba(texts)
     techniques = predictor.techniques
     metrics = compute_metrics(probs, gold, mask, predictor.thresholds, techniques)
-    pred = (probs >= predictor.thresholds[None, :]).astype(np.int8)
+    pred = over_threshold(probs, predictor.thresholds).astype(np.int8)
     doc_ids = np.array([r["doc_id"] for r in data.records])
     mlflow.set_experiment(data.experiment)
     family = predictor.meta.family

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-# 1.0 switches a technique off: better no output than noise for a classifier that dev
-# shows to be useless.
-THRESHOLD_GRID = np.append(np.round(np.arange(0.05, 0.951, 0.025), 3), 1.0)
+from model.bundle import OFF, over_threshold
+
+# OFF (1.0) switches a technique off: better no output than noise for a classifier that
+# dev shows to be useless.
+THRESHOLD_GRID = np.append(np.round(np.arange(0.05, 0.951, 0.025), 3), OFF)
 
 
 def f1(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
@@ -34,7 +36,7 @@ def compute_metrics(
 
     Macro F1 averages over the techniques with at least one annotated positive.
     """
-    pred = (probs >= thresholds[None, :]) & (mask > 0)
+    pred = over_threshold(probs, thresholds[None, :]) & (mask > 0)
     gold = (targets > 0.5) & (mask > 0)
     tp = (pred & gold).sum(axis=0)
     fp = (pred & ~gold).sum(axis=0)
@@ -67,12 +69,14 @@ def tune_thresholds(
     Maximising each technique's own F1 instead sends weak, rare techniques to very low
     thresholds where they flood the output with false positives (on PTC dev that halves
     micro-F1). Here a technique only gets a lower threshold when that helps overall.
-    Starts from the best single global threshold; ties go to the higher threshold.
+    Starts from the best single global threshold; ties go to the higher threshold. A
+    technique without annotated positives in dev keeps the global threshold: dev has no
+    evidence against it, and tuning would switch it off for good.
     """
     gold = (targets > 0.5) & (mask > 0)
     grid = THRESHOLD_GRID.astype(np.float32)
     # counts[g, t] for every grid threshold g and technique t
-    pred = (probs[None, :, :] >= grid[:, None, None]) & (mask[None] > 0)
+    pred = over_threshold(probs[None, :, :], grid[:, None, None]) & (mask[None] > 0)
     tp = (pred & gold[None]).sum(axis=1)
     fp = (pred & ~gold[None]).sum(axis=1)
     fn = gold.sum(axis=0)[None, :] - tp
@@ -85,7 +89,7 @@ def tune_thresholds(
     choice = np.full(probs.shape[1], len(grid) - 1 - int(np.argmax(overall[::-1])))
     columns = np.arange(probs.shape[1])
     for _ in range(rounds):
-        for t in columns:
+        for t in columns[gold.any(axis=0)]:
             rest = columns != t
             rest_tp = tp[choice[rest], columns[rest]].sum()
             rest_fp = fp[choice[rest], columns[rest]].sum()
