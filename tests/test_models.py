@@ -92,6 +92,27 @@ def server(trained, mlflow_store):
         yield base
 
 
+def test_a_version_trained_on_another_split_is_flagged_and_kept_apart(
+    trained, small_data, evaluated, capsys
+):
+    """A cross-validation fold's model (offset 0.2) trained on some of this test split; and
+    its version 1 of another registered model is not confused with propscan's version 1."""
+    from training.config import BaselineConfig
+    from training.train import train
+
+    data, results = evaluated
+    config = BaselineConfig(
+        data=small_data, experiment="propscan/test", registered_model="fold2", split_offset=0.2
+    )
+    assert train(config).version == trained["baseline"].version == "1"
+    fold = evaluate("models:/fold2/1", data)
+    assert fold.run_id != results["baseline"].run_id
+    assert "may be in its training data" in fold.caveat
+    assert results["baseline"].caveat is None
+    assert main(["evaluate", "models:/fold2/1", "--data", *small_data]) == 0
+    assert "warning: version 1 was trained with split ratios" in capsys.readouterr().out
+
+
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())

@@ -202,6 +202,8 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
     a, b = evaluate(version_uri(args.a), data), evaluate(version_uri(args.b), data)
     techniques = list(technique_ids())
     print(f"evaluation set {data.name}: {len(data.records):,} sentences")
+    for caveat in filter(None, (a.caveat, b.caveat)):
+        print(f"warning: {caveat}")
     print(comparison_table(args.a, a.metrics, args.b, b.metrics, techniques))
     boot = paired_bootstrap(a, b)
     verdict = (

@@ -32,6 +32,8 @@ class EvalSet:
     records: list[dict]
     source: str
     experiment: str  # evaluations share the data's experiment, e.g. propscan/corpus
+    split: str = "test"
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Evaluation:
     pred: np.ndarray
     gold: np.ndarray
     mask: np.ndarray
+    caveat: str | None = None  # why the figures may flatter the model
 
 
 def eval_set(specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS) -> EvalSet:
@@ -54,7 +57,7 @@ def eval_set(specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS) -> Ev
         raise ValueError(f"evaluation set {specs} / {split} is empty")
     name = f"{tracking.data_name(specs)}-{split}"
     sources = ";".join(str(spec_path(s)) for s in specs)
-    return EvalSet(name, records, sources, tracking.experiment_name(specs))
+    return EvalSet(name, records, sources, tracking.experiment_name(specs), split, tuple(ratios))
 
 
 def version_uri(model: str) -> str:
@@ -66,31 +69,52 @@ def version_uri(model: str) -> str:
     return model
 
 
-def model_version_of(client: MlflowClient, uri: str) -> str | None:
+def registered_version(client: MlflowClient, uri: str) -> tuple[str, str] | None:
+    """(registered model name, version) behind a `models:/` URI, else None."""
     if uri.startswith("models:/"):
         name, _, ref = uri.removeprefix("models:/").partition("/")
         if "@" in name:
             name, alias = name.split("@", 1)
-            return str(client.get_model_version_by_alias(name, alias).version)
-        return ref
+            return name, str(client.get_model_version_by_alias(name, alias).version)
+        return name, ref
     return None
 
 
-def find_evaluation(client: MlflowClient, version: str, data: EvalSet, digest: str):
+def split_caveat(client: MlflowClient, name: str, version: str, data: EvalSet) -> str | None:
+    """A version trained on other split ratios or offset (cross-validation) has its own test
+    split; documents of this one may have been in its training data."""
+    if data.split == "all":
+        return None
+    run_id = client.get_model_version(name, version).run_id
+    params = client.get_run(run_id).data.params if run_id else {}
+    if "split_ratios" not in params:
+        return None
+    ratios = tuple(float(x) for x in params["split_ratios"].split(","))
+    offset = float(params.get("split_offset", "0"))
+    if np.allclose(ratios, data.ratios) and offset == 0.0:
+        return None
+    return (
+        f"version {version} was trained with split ratios {params['split_ratios']} and "
+        f"offset {offset}, so some documents of {data.name} may be in its training data"
+    )
+
+
+def find_evaluation(client: MlflowClient, registered: tuple[str, str], digest: str, data):
     experiment = client.get_experiment_by_name(data.experiment)
     if experiment is None:
         return None
+    name, version = registered
     runs = client.search_runs(
         [experiment.experiment_id],
-        f"tags.kind = 'evaluation' and tags.model_version = '{version}' "
-        f"and tags.eval_digest = '{digest}'",
+        f"tags.kind = 'evaluation' and tags.model_name = '{name}' "
+        f"and tags.model_version = '{version}' and tags.eval_digest = '{digest}'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
     return runs[0] if runs else None
 
 
-def load_evaluation(client: MlflowClient, run) -> Evaluation:
+def load_evaluation(client: MlflowClient, run, caveat: str | None) -> Evaluation:
     path = client.download_artifacts(run.info.run_id, PREDICTIONS_ARTIFACT)
     arrays = np.load(path, allow_pickle=False)
     return Evaluation(
@@ -100,6 +124,7 @@ def load_evaluation(client: MlflowClient, run) -> Evaluation:
         arrays["pred"],
         arrays["gold"],
         arrays["mask"],
+        caveat,
     )
 
 
@@ -107,14 +132,16 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     """Score `model` on `data` and log it; reuse an earlier identical evaluation if asked."""
     client = tracking.connect()
     uri = version_uri(model)
-    version = model_version_of(client, uri)
+    registered = registered_version(client, uri)
+    caveat = split_caveat(client, *registered, data) if registered else None
+    name, version = registered or ("", "")
     dataset = build_dataset(data.records)
     eval_input = tracking.pandas_dataset(data.records, data.name, data.source)
     frame_digest = eval_input.digest
-    if reuse and version:
-        previous = find_evaluation(client, version, data, frame_digest)
+    if reuse and registered:
+        previous = find_evaluation(client, registered, frame_digest, data)
         if previous is not None:
-            return load_evaluation(client, previous)
+            return load_evaluation(client, previous, caveat)
     predictor = Predictor(resolve_model_folder(uri))
     texts = list(dataset["text"])
     gold = np.array(dataset["labels"], dtype=np.float32).reshape(len(texts), -1)
@@ -131,7 +158,8 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
             {
                 "kind": "evaluation",
                 "model_uri": uri,
-                "model_version": version or "",
+                "model_name": name,
+                "model_version": version,
                 "family": family,
                 "eval_set": data.name,
                 "eval_digest": frame_digest,
@@ -153,9 +181,8 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
         tracking.log_plots(
             metrics, probs, gold, mask, techniques, f"{family} on {data.name}", data.name
         )
-    return Evaluation(
-        run.info.run_id, metrics, doc_ids, pred, (gold > 0.5).astype(np.int8), mask.astype(np.int8)
-    )
+    gold, mask = (gold > 0.5).astype(np.int8), mask.astype(np.int8)
+    return Evaluation(run.info.run_id, metrics, doc_ids, pred, gold, mask, caveat)
 
 
 def report(model: str, data: EvalSet, result: Evaluation, techniques: list[str]) -> str:
@@ -164,5 +191,6 @@ def report(model: str, data: EvalSet, result: Evaluation, techniques: list[str])
             f"{model} on {data.name} ({len(data.records):,} sentences):",
             metrics_table(result.metrics, techniques),
             f"MLflow run {result.run_id}",
+            *([f"warning: {result.caveat}"] if result.caveat else []),
         ]
     )

@@ -82,12 +82,17 @@ def promote(
         return False, f"version {version} is already the champion"
     evidence = "no champion to compare with"
     if champion:
-        new = evaluate(f"models:/{name}/{version}", data).metrics["micro_f1"]
-        old = evaluate(f"models:/{name}/{champion}", data).metrics["micro_f1"]
+        new = evaluate(f"models:/{name}/{version}", data)
+        old = evaluate(f"models:/{name}/{champion}", data)
+        new_f1, old_f1 = new.metrics["micro_f1"], old.metrics["micro_f1"]
         evidence = (
-            f"micro-F1 on {data.name}: version {version} {new:.3f}, champion {champion} {old:.3f}"
+            f"micro-F1 on {data.name}: version {version} {new_f1:.3f}, "
+            f"champion {champion} {old_f1:.3f}"
         )
-        if new < old and not force:
+        caveats = [c for c in (new.caveat, old.caveat) if c]
+        if caveats and not force:
+            return False, f"refused: {'; '.join(caveats)}; not a fair comparison (use --force)"
+        if new_f1 < old_f1 and not force:
             return False, f"refused: {evidence}; version {version} is worse (use --force)"
     old_champion = move_champion(client, name, version, reason, evidence)
     moved = f" ({old_champion} is now '{PREVIOUS}')" if old_champion else ""
