@@ -117,7 +117,9 @@ def import_ptc(folder: str | Path) -> list[dict]:
     if not articles:
         raise PTCError(f"{article_dir}: no article*.txt files")
     labels_path = folder / LABELS_FILE
-    spans = read_labels(labels_path, articles) if labels_path.exists() else {}
+    if not labels_path.is_file():
+        raise PTCError(f"{labels_path}: missing; without it every sentence would look clean")
+    spans = read_labels(labels_path, articles)
     records = []
     for article_id, text in articles.items():
         records.extend(article_records(article_id, text, spans.get(article_id, [])))

@@ -37,7 +37,7 @@ def validate(record: object) -> list[str]:
         return [f"missing field {', '.join(missing)}"]
     problems = []
     for name in ("sent_idx", "start", "end"):
-        if not isinstance(record[name], int) or record[name] < 0:
+        if not is_offset(record[name]):
             problems.append(f"{name} must be a non-negative integer")
     for name in ("id", "doc_id", "text", "source"):
         if not isinstance(record[name], str):
@@ -51,11 +51,17 @@ def validate(record: object) -> list[str]:
         problems.append(f"offsets {start}-{end} do not match the text's length {len(text)}")
     known = set(technique_ids())
     for label in record["labels"]:
-        if label not in known:
+        if not isinstance(label, str) or label not in known:
             problems.append(f"unknown technique {label!r}")
     for span in record["spans"]:
         if not isinstance(span, dict) or set(span) != {"technique", "start", "end"}:
             problems.append("a span needs exactly technique, start and end")
+            continue
+        if not (is_offset(span["start"]) and is_offset(span["end"])):
+            problems.append(f"span offsets {span['start']!r}-{span['end']!r} must be integers")
+            continue
+        if not isinstance(span["technique"], str):
+            problems.append(f"unknown technique {span['technique']!r} in a span")
             continue
         if span["technique"] not in known:
             problems.append(f"unknown technique {span['technique']!r} in a span")
@@ -67,6 +73,10 @@ def validate(record: object) -> list[str]:
                 f"lies outside the sentence {start}-{end}"
             )
     return problems
+
+
+def is_offset(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def read_records(path: str | Path) -> Iterator[dict]:

@@ -84,6 +84,13 @@ def test_small_copy_imports(small_ptc):
     assert {r["doc_id"] for r in import_ptc(folder)} == {f"ptc-{i}" for i in ids}
 
 
+def test_a_folder_without_labels_is_refused(small_ptc):
+    folder, _, _ = small_ptc
+    (folder / "train-task2-TC.labels").unlink()
+    with pytest.raises(PTCError, match=r"train-task2-TC.labels: missing"):
+        import_ptc(folder)
+
+
 def test_truncated_label_line(small_ptc):
     folder, ids, lines = small_ptc
     corrupt_line(folder, lines, 2, f"{ids[0]}\tLoaded_Language\t12")

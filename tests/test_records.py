@@ -42,6 +42,12 @@ def test_round_trip(tmp_path):
             {"labels": [], "spans": [{"technique": "doubt", "start": 12, "end": 20}]},
             "span technique doubt is not in labels",
         ),
+        ({"labels": [["doubt"]], "spans": []}, "unknown technique ['doubt']"),
+        (
+            {"spans": [{"technique": "loaded_language", "start": "12", "end": 20}]},
+            "span offsets '12'-20 must be integers",
+        ),
+        ({"sent_idx": True}, "sent_idx must be a non-negative integer"),
     ],
 )
 def test_invalid_record_names_file_and_line(tmp_path, change, message):

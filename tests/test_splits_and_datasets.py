@@ -53,3 +53,27 @@ def test_offsets_cross_validate_every_document_once(ptc_records):
     assert sorted(tested) == sorted(docs)
     dev_and_test = [d for d in docs if split_of(d, ratios, 0.4) != "train"]
     assert 0.25 < len(dev_and_test) / len(docs) < 0.35
+
+
+def test_dataset_digest_covers_every_record():
+    """MLflow's pandas digest reads 10,000 rows; PTC has 16,673, and a changed last
+    sentence must still change the digest that evaluations are matched on."""
+    from training.tracking import pandas_dataset
+
+    records = [
+        {
+            "id": f"d:{i}",
+            "doc_id": "d",
+            "sent_idx": i,
+            "start": 0,
+            "end": 4,
+            "text": "Same",
+            "labels": [],
+            "spans": [],
+            "source": "corpus",
+        }
+        for i in range(10_001)
+    ]
+    before = pandas_dataset(records, "set", "here").digest
+    records[-1] = {**records[-1], "labels": ["doubt"]}
+    assert pandas_dataset(records, "set", "here").digest != before
