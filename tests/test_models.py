@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import mlflow_service
 from training.cli import main
 from training.evaluate import eval_set, evaluate
+from training.registry import move_champion
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +83,11 @@ def test_promote_refuses_worse_then_moves_aliases(trained, small_data, evaluated
     assert main(["models", "list"]) == 0
     listing = capsys.readouterr().out
     assert "champion" in listing and "previous" in listing and "transformer" in listing
+
+    # A champion promoted by someone else while this one was evaluated is not replaced.
+    with pytest.raises(ValueError, match="the champion changed from 99 to"):
+        move_champion(client, "propscan", worse, "late", "stale evidence", expected="99")
+    assert str(client.get_registered_model("propscan").aliases["champion"]) == better
 
 
 @pytest.fixture(scope="module")

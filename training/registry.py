@@ -50,11 +50,21 @@ def versions_table(rows: list[dict]) -> str:
 
 
 def move_champion(
-    client: MlflowClient, name: str, version: str, reason: str, evidence: str
+    client: MlflowClient, name: str, version: str, reason: str, evidence: str, expected: str | None
 ) -> str | None:
-    """Make `version` the champion, the old one `previous`; record who, when and why."""
+    """Make `version` the champion, the old one `previous`; record who, when and why.
+
+    `expected` is the champion the evidence was measured against: evaluating takes minutes,
+    and a champion promoted meanwhile must not be replaced unseen. (MLflow has no
+    compare-and-set for aliases; this narrows the window to one request.)
+    """
     aliases = client.get_registered_model(name).aliases
     old = str(aliases[CHAMPION]) if CHAMPION in aliases else None
+    if old != expected:
+        raise ValueError(
+            f"the champion changed from {expected} to {old} while version {version} was "
+            "being evaluated; run promote again"
+        )
     if old and old != version:
         client.set_registered_model_alias(name, PREVIOUS, old)
     client.set_registered_model_alias(name, CHAMPION, version)
@@ -94,6 +104,6 @@ def promote(
             return False, f"refused: {'; '.join(caveats)}; not a fair comparison (use --force)"
         if new_f1 < old_f1 and not force:
             return False, f"refused: {evidence}; version {version} is worse (use --force)"
-    old_champion = move_champion(client, name, version, reason, evidence)
+    old_champion = move_champion(client, name, version, reason, evidence, expected=champion)
     moved = f" ({old_champion} is now '{PREVIOUS}')" if old_champion else ""
     return True, f"version {version} is now '{CHAMPION}'{moved}; {evidence}"
