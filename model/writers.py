@@ -1,8 +1,9 @@
 """Output writers that append one document at a time and can resume.
 
 Each document is written and flushed as soon as it is scored, so a crash or Ctrl-C keeps
-everything scored so far. On resume a writer reads the ids it already holds, drops a
-half-written last line, and skips those documents.
+everything scored so far. On resume a writer reads the ids it already holds, drops what
+an interrupted write may have left half done (JSONL: a last line without its newline;
+CSV: the last document's rows), and skips the documents it holds.
 """
 
 from __future__ import annotations
@@ -52,6 +53,47 @@ def read_previous(path: Path) -> list[dict]:
     return documents
 
 
+def drop_last_csv_document(path: Path) -> set[str]:
+    """The document ids an earlier CSV output holds, after cutting off its last document.
+
+    A document is several rows; an interrupted run may have written only some of them, or
+    half of a quoted field that spans lines, and nothing in the file says which. Its rows
+    are removed so it is scored again in full.
+    """
+    truncate_partial_line(path)
+    try:
+        content = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8, not a propscan CSV output; cannot resume") from None
+    ends = [0]  # character offset where each line read so far ends
+
+    def lines():
+        for line in io.StringIO(content, newline=""):  # the lines csv.reader expects
+            ends.append(ends[-1] + len(line))
+            yield line
+
+    reader = csv.reader(lines())
+    header = next(reader, None)
+    if header is None:
+        return set()
+    if "doc_id" not in header:
+        raise ValueError(f"{path}:1: not a propscan CSV output (no doc_id column); cannot resume")
+    column = header.index("doc_id")
+    header_end = ends[-1]
+    rows: list[tuple[str, int]] = []  # (doc_id, offset where the row ends)
+    for row in reader:
+        if row:
+            rows.append((row[column] if column < len(row) else "", ends[-1]))
+    if not rows:
+        return set()
+    last = rows[-1][0]
+    keep = [end for doc_id, end in rows if doc_id != last]
+    cut = keep[-1] if keep else header_end
+    with path.open("r+b") as handle:
+        handle.truncate(len(content[:cut].encode("utf-8")))
+    return {doc_id for doc_id, _ in rows if doc_id != last}
+
+
 class JsonlWriter:
     """One line per document: id, origin, text and its sentences."""
 
@@ -87,9 +129,7 @@ class CsvWriter:
         ]
         self.done: set[str] = set()
         if resume and path.exists():
-            truncate_partial_line(path)
-            with path.open(encoding="utf-8", newline="") as handle:
-                self.done = {row["doc_id"] for row in csv.DictReader(handle)}
+            self.done = drop_last_csv_document(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not (resume and path.exists() and path.stat().st_size)
         self.handle = path.open("w" if fresh else "a", encoding="utf-8", newline="")

@@ -1,6 +1,7 @@
 """`propscan score`: outputs, bad input, resume after a kill, and serving over HTTP."""
 
 import csv
+import io
 import json
 import re
 import shutil
@@ -181,13 +182,37 @@ def test_resumed_csv_only_report_says_what_it_leaves_out(trained, tmp_path, caps
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text("The council met on Monday.\n")
+    (folder / "b.txt").write_text("Rain is expected.\n")
     out, html = tmp_path / "o.csv", tmp_path / "r.html"
     predictor = Predictor(trained["baseline"].folder)
     score_inputs([str(folder)], predictor, [out], progress=False)
-    (folder / "b.txt").write_text("These traitors want to ruin us all.\n")
+    (folder / "c.txt").write_text("These traitors want to ruin us all.\n")
     score_inputs([str(folder)], predictor, [out], html_path=html, resume=True, progress=False)
     assert "only the documents scored now" in capsys.readouterr().err
-    assert "These traitors" in html.read_text() and "council met" not in html.read_text()
+    report = html.read_text()
+    # the last document of a CSV is always scored again (its rows may be cut short)
+    assert "These traitors" in report and "Rain" in report and "council met" not in report
+
+
+def test_resume_completes_a_csv_document_cut_between_rows(trained, tmp_path):
+    from model.batch import score_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council met on Monday.\nIt voted.\n")
+    (folder / "b.txt").write_text("One came.\nTwo came.\nThree came.\nFour came.\n")
+    out = tmp_path / "o.csv"
+    predictor = Predictor(trained["baseline"].folder)
+    score_inputs([str(folder)], predictor, [out], progress=False)
+    complete = out.read_text()
+    rows = list(csv.reader(io.StringIO(complete, newline="")))
+    assert [r[0] for r in rows[1:]] == ["a.txt"] * 2 + ["b.txt"] * 4
+    # An interrupted run wrote a's rows and only the first two of b's.
+    cut = io.StringIO(newline="")
+    csv.writer(cut).writerows(rows[:5])
+    out.write_text(cut.getvalue(), newline="")
+    score_inputs([str(folder)], predictor, [out], resume=True, progress=False)
+    assert out.read_text() == complete  # b completed, every row once, in order
 
 
 def test_outputs_inside_the_input_folder_are_never_scored(trained, tmp_path, capsys):
