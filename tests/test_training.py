@@ -55,6 +55,7 @@ def test_transformer_logs_epochs(trained):
 def test_first_version_is_champion(trained):
     aliases = MlflowClient().get_registered_model("propscan").aliases
     assert str(aliases["champion"]) == trained["baseline"].version
+    assert trained["baseline"].became_champion and not trained["transformer"].became_champion
 
 
 SENTENCES = [

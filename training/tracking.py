@@ -155,8 +155,12 @@ def log_model(folder: Path, registered_model: str):
 
 
 def ensure_champion(client: MlflowClient, name: str, version: str) -> bool:
-    """Give `champion` to the first version ever registered; True if it was given."""
-    if CHAMPION in client.get_registered_model(name).aliases:
+    """Give `champion` to the first version ever registered; True if it was given.
+
+    The registry numbers versions atomically, so of two first runs finishing at once only
+    the one holding version 1 takes the alias ("no champion yet?" would let both take it).
+    """
+    if str(version) != "1":
         return False
     client.set_registered_model_alias(name, CHAMPION, version)
     return True
