@@ -34,21 +34,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PTC = ROOT.parent / "shared" / "data" / "ptc-2020-train"
 
 
-def held_out_decisions(folder: Path, records: list[dict], ratios, offset: float):
-    """The model's decisions (probability over its threshold), gold labels and mask on
-    the test split of `records`."""
+def split_probs(predictor, records: list[dict], ratios, offset: float, split: str):
+    """The model's probabilities, gold labels and mask on one split of `records`."""
     from data.hf import build_dataset
     from data.splits import split_records
-    from model.bundle import over_threshold
-    from model.predictor import Predictor
 
-    test = build_dataset(split_records(records, ratios, offset)["test"])
-    predictor = Predictor(folder)
-    probs = predictor.predict_proba(list(test["text"]))
-    decisions = over_threshold(probs, predictor.thresholds).astype(np.float32)
-    gold = np.array(test["labels"], dtype=np.float32)
-    mask = np.array(test["label_mask"], dtype=np.float32)
-    return decisions, gold, mask
+    part = build_dataset(split_records(records, ratios, offset)[split])
+    probs = predictor.predict_proba(list(part["text"]))
+    gold = np.array(part["labels"], dtype=np.float32)
+    mask = np.array(part["label_mask"], dtype=np.float32)
+    return probs, gold, mask
 
 
 def metrics_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, float]:
@@ -101,6 +96,13 @@ def main() -> None:
         "--folds", type=int, default=1, help="cross-validate by document over K folds"
     )
     parser.add_argument(
+        "--save-probs",
+        type=Path,
+        metavar="DIR",
+        help="keep each run's dev and test probabilities, labels and thresholds here "
+        "(FAMILY-foldK.npz), to study decision rules without training again",
+    )
+    parser.add_argument(
         "--set",
         nargs="+",
         default=[],
@@ -115,6 +117,7 @@ def main() -> None:
     os.chdir(store)  # artifacts of the throwaway store land here
 
     from data.sources import load_specs_by_spec
+    from model.predictor import Predictor
     from training.train import train
 
     data = [f"ptc:{args.ptc}"] + ([] if args.no_corpus else ["corpus"])
@@ -130,9 +133,20 @@ def main() -> None:
             result = train(replace(config, split_ratios=list(ratios), split_offset=offset))
             wall_seconds.append(time.perf_counter() - started)
             train_seconds.append(result.train_seconds)
+            predictor = Predictor(result.folder)
+            saved = {
+                "techniques": np.array(predictor.techniques),
+                "thresholds": predictor.thresholds,
+            }
             for spec, records in by_spec.items():
-                part = held_out_decisions(result.folder, records, ratios, offset)
+                probs, gold, mask = split_probs(predictor, records, ratios, offset, "test")
+                part = (predictor.decide(probs).astype(np.float32), gold, mask)
                 held_out[spec].append(part)
+                if args.save_probs:
+                    dev = split_probs(predictor, records, ratios, offset, "dev")
+                    for split, arrays in (("dev", dev), ("test", (probs, gold, mask))):
+                        for kind, array in zip(("probs", "gold", "mask"), arrays, strict=True):
+                            saved[f"{source_name(spec)}_{split}_{kind}"] = array
                 m = metrics_of([part])
                 print(
                     f"{family} fold {fold + 1}/{len(splits)} on {source_name(spec)} "
@@ -141,6 +155,9 @@ def main() -> None:
                     f"{result.train_seconds:.0f} s, wall {wall_seconds[-1]:.0f} s)",
                     flush=True,
                 )
+            if args.save_probs:
+                args.save_probs.mkdir(parents=True, exist_ok=True)
+                np.savez(args.save_probs / f"{family}-fold{fold + 1}.npz", **saved)
         for spec, parts in held_out.items():
             rows.append(
                 (

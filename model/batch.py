@@ -16,6 +16,7 @@ from pathlib import Path
 
 from model.inputs import Document, InputError, read_inputs
 from model.predictor import Predictor
+from model.report_html import count_flagged, technique_counts
 from model.writers import JsonlWriter, check_outputs, open_writer
 
 DOCS_PER_BATCH = 16
@@ -34,9 +35,8 @@ class ScoreSummary:
     def add(self, doc: dict) -> None:
         self.documents += 1
         self.sentences += len(doc["sentences"])
-        for sentence in doc["sentences"]:
-            self.flagged_sentences += bool(sentence["techniques"])
-            self.techniques.update(sentence["techniques"])
+        self.flagged_sentences += count_flagged(doc["sentences"])
+        self.techniques.update(technique_counts(doc["sentences"]))
 
     def table(self) -> str:
         share = self.flagged_sentences / self.sentences if self.sentences else 0.0

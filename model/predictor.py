@@ -2,7 +2,8 @@
 
 `Predictor.load(uri)` accepts `models:/propscan/N`, `models:/propscan@alias`, a run URI,
 a logged-model folder or a plain model folder. `score(texts)` segments each document and
-returns, per sentence, its offsets, the techniques over threshold and every probability.
+returns, per sentence, its offsets, the techniques it reports (`bundle.decide`) and every
+probability.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bundle import META_FILE, over_threshold
+from model.bundle import META_FILE, decide
 from model.scorers import load_scorer
 from model.segment import segment
 
@@ -50,12 +51,16 @@ class Predictor:
     def predict_proba(self, sentences: list[str]) -> np.ndarray:
         return self.scorer.predict_proba(sentences)
 
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """The techniques reported for each row of `probs`, by the model's tuned rule."""
+        return decide(probs, self.thresholds, self.meta.any_threshold)
+
     def score(self, texts: list[str]) -> list[list[dict]]:
         """For each document, its sentences with offsets, techniques and probabilities."""
         segmented = [segment(text) for text in texts]
         flat = [s.text for sentences in segmented for s in sentences]
         probs = self.predict_proba(flat)
-        decided = over_threshold(probs, self.thresholds)
+        decided = self.decide(probs)
         results, row = [], 0
         for sentences in segmented:
             doc = []

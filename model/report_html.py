@@ -96,7 +96,7 @@ function box(s) {
   d.className = "details";
   const head = document.createElement("div");
   head.textContent = "All " + T.length + " technique scores for this sentence " +
-    "(bold = over threshold, i.e. flagged). Click the sentence again to close.";
+    "(bold = flagged). Click the sentence again to close.";
   const table = document.createElement("table");
   for (const [t, p] of rows) {
     const tr = table.insertRow();
@@ -156,13 +156,13 @@ def colour_css(techniques: tuple[Technique, ...]) -> str:
 
 
 def flagged(sentence: dict) -> list[str]:
-    """The sentence's techniques over threshold, most probable first."""
+    """The techniques the model reported for the sentence, most probable first."""
     probs = sentence["probabilities"]
     return sorted(sentence["techniques"], key=lambda t: -probs.get(t, 0.0))
 
 
 def count_flagged(sentences: list[dict]) -> int:
-    """Sentences with at least one technique over threshold."""
+    """Sentences with at least one technique reported."""
     return sum(bool(s["techniques"]) for s in sentences)
 
 

@@ -1,10 +1,11 @@
-"""Metrics with masks, and thresholds that serve micro-F1."""
+"""Metrics with masks, thresholds that serve micro-F1, and the top-technique rule."""
 
 import numpy as np
 
+from model.bundle import decide
 from training.compare import paired_bootstrap
 from training.evaluate import Evaluation
-from training.evaluation import compute_metrics, tune_thresholds
+from training.evaluation import compute_metrics, tune_any_threshold, tune_thresholds
 
 TECHS = ["a", "b", "c", "d"]
 
@@ -52,6 +53,48 @@ def test_a_technique_without_dev_positives_keeps_the_global_threshold():
     gold[:, 2] = 0  # no dev example of technique c: no evidence to switch it off
     th = tune_thresholds(probs, gold, mask)
     assert th[2] < 1.0 and th[3] == 1.0
+
+
+def test_the_top_technique_rule_reports_one_technique_and_never_a_switched_off_one():
+    thresholds = np.array([0.8, 0.8, 1.0])
+    probs = np.array(
+        [
+            [0.5, 0.6, 0.1],  # nothing over its threshold, top 0.6: report b
+            [0.9, 0.6, 0.1],  # a over its threshold; b is not the top, so only a
+            [0.3, 0.2, 0.1],  # top under any_threshold: nothing
+            [0.1, 0.2, 0.99],  # c is off: its 0.99 reports nothing, the live top is 0.2
+        ]
+    )
+    assert decide(probs, thresholds, 0.5).tolist() == [
+        [False, True, False],
+        [True, False, False],
+        [False, False, False],
+        [False, False, False],
+    ]
+    np.testing.assert_array_equal(decide(probs, thresholds), probs >= [0.8, 0.8, 2.0])
+
+
+def test_the_top_technique_threshold_is_tuned_for_any_f1_and_stays_off_when_useless():
+    rng = np.random.default_rng(0)
+    carries = rng.random(2000) < 0.3
+    gold = np.zeros((2000, 4), dtype=np.float32)
+    gold[carries, rng.integers(0, 4, carries.sum())] = 1
+    # Every technique's probability runs low: its own tuned threshold misses many
+    # sentences whose top probability still says "something is here".
+    probs = np.clip(
+        gold * rng.normal(0.45, 0.15, gold.shape) + rng.normal(0.15, 0.1, gold.shape), 0, 1
+    )
+    mask = np.ones_like(gold)
+    th = tune_thresholds(probs, gold, mask)
+    value = tune_any_threshold(probs, gold, mask, th)
+    assert value < 1.0
+    with_rule = compute_metrics(probs, gold, mask, th, TECHS, value)
+    without = compute_metrics(probs, gold, mask, th, TECHS)
+    assert with_rule["any_f1"] > without["any_f1"]
+    # Where the techniques' own thresholds already find every sentence that carries one,
+    # the rule could only add false alarms, and it stays off.
+    clear = np.where(gold > 0, 0.9, rng.uniform(0, 0.6, gold.shape))
+    assert tune_any_threshold(clear, gold, mask, np.full(4, 0.7)) == 1.0
 
 
 def test_bootstrap_sees_a_real_difference_and_no_difference():

@@ -18,7 +18,6 @@ from mlflow.tracking import MlflowClient
 from data.hf import build_dataset
 from data.sources import load_specs_by_spec, spec_path
 from data.splits import DEFAULT_RATIOS, split_records
-from model.bundle import over_threshold
 from model.predictor import Predictor, resolve_model_folder
 from training import tracking
 from training.evaluation import compute_metrics, metrics_table
@@ -34,6 +33,7 @@ class EvalSet:
     experiment: str  # evaluations share the data's experiment, e.g. propscan/corpus
     split: str = "test"
     ratios: tuple[float, float, float] = DEFAULT_RATIOS
+    offset: float = 0.0
 
 
 @dataclass
@@ -47,17 +47,20 @@ class Evaluation:
     caveat: str | None = None  # why the figures may flatter the model
 
 
-def eval_set(specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS) -> EvalSet:
+def eval_set(
+    specs: list[str], split: str = "test", ratios=DEFAULT_RATIOS, offset: float = 0.0
+) -> EvalSet:
     """The named evaluation set: one split (or `all`) of the given data."""
     by_spec = load_specs_by_spec(specs)
     records = []
     for rows in by_spec.values():
-        records += rows if split == "all" else split_records(rows, ratios)[split]
+        records += rows if split == "all" else split_records(rows, ratios, offset)[split]
     if not records:
         raise ValueError(f"evaluation set {specs} / {split} is empty")
     name = f"{tracking.data_name(specs)}-{split}"
     sources = ";".join(str(spec_path(s)) for s in specs)
-    return EvalSet(name, records, sources, tracking.experiment_name(specs), split, tuple(ratios))
+    experiment = tracking.experiment_name(specs)
+    return EvalSet(name, records, sources, experiment, split, tuple(ratios), offset)
 
 
 def version_uri(model: str) -> str:
@@ -91,7 +94,7 @@ def split_caveat(client: MlflowClient, name: str, version: str, data: EvalSet) -
         return None
     ratios = tuple(float(x) for x in params["split_ratios"].split(","))
     offset = float(params.get("split_offset", "0"))
-    if np.allclose(ratios, data.ratios) and offset == 0.0:
+    if np.allclose(ratios, data.ratios) and np.isclose(offset, data.offset):
         return None
     return (
         f"version {version} was trained with split ratios {params['split_ratios']} and "
@@ -148,8 +151,10 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     mask = np.array(dataset["label_mask"], dtype=np.float32).reshape(len(texts), -1)
     probs = predictor.predict_proba(texts)
     techniques = predictor.techniques
-    metrics = compute_metrics(probs, gold, mask, predictor.thresholds, techniques)
-    pred = over_threshold(probs, predictor.thresholds).astype(np.int8)
+    metrics = compute_metrics(
+        probs, gold, mask, predictor.thresholds, techniques, predictor.meta.any_threshold
+    )
+    pred = predictor.decide(probs).astype(np.int8)
     doc_ids = np.array([r["doc_id"] for r in data.records])
     mlflow.set_experiment(data.experiment)
     family = predictor.meta.family

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bundle import OFF, over_threshold
+from model.bundle import OFF, decide, over_threshold
 
 # OFF (1.0) switches a technique off: better no output than noise for a classifier that
 # dev shows to be useless.
@@ -31,12 +31,14 @@ def compute_metrics(
     mask: np.ndarray,
     thresholds: np.ndarray,
     techniques: list[str],
+    any_threshold: float = OFF,
 ) -> dict[str, float]:
-    """micro/macro F1, any_f1 and per-technique precision, recall and F1.
+    """micro/macro F1, any_f1 and per-technique precision, recall and F1 of the techniques
+    `decide()` reports.
 
     Macro F1 averages over the techniques with at least one annotated positive.
     """
-    pred = over_threshold(probs, thresholds[None, :]) & (mask > 0)
+    pred = decide(probs, thresholds, any_threshold) & (mask > 0)
     gold = (targets > 0.5) & (mask > 0)
     tp = (pred & gold).sum(axis=0)
     fp = (pred & ~gold).sum(axis=0)
@@ -97,6 +99,19 @@ def tune_thresholds(
             scores = micro(rest_tp + tp[:, t], rest_fp + fp[:, t], rest_fn + fn[:, t])
             choice[t] = len(grid) - 1 - int(np.argmax(scores[::-1]))
     return grid[choice]
+
+
+def tune_any_threshold(
+    probs: np.ndarray, targets: np.ndarray, mask: np.ndarray, thresholds: np.ndarray
+) -> float:
+    """The top-technique threshold of `decide()` that maximises dev any_f1, given the
+    per-technique thresholds; ties go to the higher one, so OFF when it never helps."""
+    gold = ((targets > 0.5) & (mask > 0)).any(axis=1)
+    scores = []
+    for value in THRESHOLD_GRID:
+        pred = (decide(probs, thresholds, value) & (mask > 0)).any(axis=1)
+        scores.append(f1((pred & gold).sum(), (pred & ~gold).sum(), (~pred & gold).sum())[2])
+    return float(THRESHOLD_GRID[len(scores) - 1 - int(np.argmax(scores[::-1]))])
 
 
 def plot_f1_bars(metrics: dict[str, float], techniques: list[str], path: Path, title: str) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.bundle import ModelMeta
+from model.bundle import OFF, ModelMeta
 
 LIMITS = (
     "Scores are per sentence; a technique spread over several sentences is seen piecemeal. "
@@ -29,7 +29,9 @@ def model_card(
             f"**Test metrics**: micro-F1 {metrics['micro_f1']:.3f}, macro-F1 "
             f"{metrics['macro_f1']:.3f}, any-technique F1 {metrics['any_f1']:.3f}.",
             f"**Weakest techniques**: {', '.join(weak)}.",
-            f"**Thresholds** (tuned on dev): {thresholds}.",
+            f"**Thresholds** (tuned on dev): {thresholds}; a sentence's most likely "
+            f"technique is also reported from {meta.any_threshold:.2f}"
+            + (" (off)." if meta.any_threshold >= OFF else "."),
             f"**Seed**: {config.seed}.",
             "",
             f"**Known limits**: {LIMITS}",

@@ -19,7 +19,12 @@ from model.bundle import load_meta, save_meta
 from model.predictor import Predictor
 from training import tracking
 from training.config import BaselineConfig, TransformerConfig, config_params
-from training.evaluation import compute_metrics, metrics_table, tune_thresholds
+from training.evaluation import (
+    compute_metrics,
+    metrics_table,
+    tune_any_threshold,
+    tune_thresholds,
+)
 from training.model_card import model_card
 
 
@@ -129,20 +134,27 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
         dev_texts, dev_y, dev_mask = split_arrays(dataset["dev"])
         dev_probs = predictor.predict_proba(dev_texts)
         thresholds = tune_thresholds(dev_probs, dev_y, dev_mask)
+        any_threshold = tune_any_threshold(dev_probs, dev_y, dev_mask, thresholds)
         meta = load_meta(folder)
         meta.thresholds = {t: float(v) for t, v in zip(techniques, thresholds, strict=True)}
+        meta.any_threshold = any_threshold
         save_meta(folder, meta)
-        dev_metrics = compute_metrics(dev_probs, dev_y, dev_mask, thresholds, techniques)
+        dev_metrics = compute_metrics(
+            dev_probs, dev_y, dev_mask, thresholds, techniques, any_threshold
+        )
 
         test_texts, test_y, test_mask = split_arrays(dataset["test"])
         started = time.perf_counter()
         test_probs = predictor.predict_proba(test_texts)
         throughput = len(test_texts) / max(time.perf_counter() - started, 1e-9)
-        test_metrics = compute_metrics(test_probs, test_y, test_mask, thresholds, techniques)
+        test_metrics = compute_metrics(
+            test_probs, test_y, test_mask, thresholds, techniques, any_threshold
+        )
 
         mlflow.log_metrics(test_metrics)
         mlflow.log_metrics({f"dev/{k}": v for k, v in dev_metrics.items()})
         mlflow.log_metrics({f"threshold/{t}": v for t, v in meta.thresholds.items()})
+        mlflow.log_metric("any_threshold", any_threshold)
         mlflow.log_metrics(
             {"train_seconds": train_seconds, "score_sentences_per_second": throughput}
         )
