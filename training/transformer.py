@@ -32,7 +32,7 @@ from transformers import (
 from model.bundle import ModelMeta, save_meta
 from model.classifier import MeanPoolingClassifier
 from training.config import TransformerConfig
-from training.evaluation import compute_metrics, tune_any_threshold, tune_thresholds
+from training.evaluation import compute_metrics, tune_thresholds
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
@@ -121,15 +121,16 @@ class EpochLogger(TrainerCallback):
 
 
 def dev_metrics(techniques: list[str]):
-    """Trainer's compute_metrics: dev metrics with the decision rule tuned as the final
-    model's."""
+    """Trainer's compute_metrics: dev micro-F1 with thresholds tuned as the final model's.
+
+    The top-technique rule (`any_threshold`) is left out: it is tuned once, after the best
+    epoch is chosen, so per-epoch figures compare the network alone."""
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
         labels, mask = prediction.label_ids
         probs = 1 / (1 + np.exp(-prediction.predictions))
         thresholds = tune_thresholds(probs, labels, mask)
-        any_threshold = tune_any_threshold(probs, labels, mask, thresholds)
-        metrics = compute_metrics(probs, labels, mask, thresholds, techniques, any_threshold)
+        metrics = compute_metrics(probs, labels, mask, thresholds, techniques)
         return {k: metrics[k] for k in ("micro_f1", "macro_f1", "any_f1")}
 
     return compute
