@@ -1,7 +1,7 @@
 """Train both model families and print held-out quality per source, and wall time.
 
     python benchmarks/quality.py [--ptc DIR] [--epochs 3] [--no-corpus] [--families ...]
-                                 [--folds K]
+                                 [--folds K] [--save-probs DIR] [--set OPTION=VALUE ...]
 
 By default both families train on PTC plus the project's corpus (the transformer for 3
 epochs, which is also the timing check), and each is scored on the held-out test split
