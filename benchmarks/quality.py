@@ -110,6 +110,8 @@ def main() -> None:
         help="transformer options to override, e.g. learning_rate=1e-4 batch_size=16",
     )
     args = parser.parse_args()
+    args.ptc = args.ptc.resolve()  # before the chdir below
+    args.save_probs = args.save_probs and args.save_probs.resolve()
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     store = tempfile.mkdtemp(prefix="propscan-bench-")
@@ -137,6 +139,7 @@ def main() -> None:
             saved = {
                 "techniques": np.array(predictor.techniques),
                 "thresholds": predictor.thresholds,
+                "any_threshold": predictor.meta.any_threshold,
             }
             for spec, records in by_spec.items():
                 probs, gold, mask = split_probs(predictor, records, ratios, offset, "test")
