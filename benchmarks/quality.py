@@ -52,8 +52,7 @@ def metrics_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[s
     from training.evaluation import compute_metrics
 
     decisions, gold, mask = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
-    techniques = list(technique_ids())
-    return compute_metrics(decisions, gold, mask, np.full(len(techniques), 0.5), techniques)
+    return compute_metrics(decisions, gold, mask, list(technique_ids()))
 
 
 def family_config(family: str, data: list[str], epochs: float, overrides: list[str]):
@@ -143,7 +142,7 @@ def main() -> None:
             }
             for spec, records in by_spec.items():
                 probs, gold, mask = split_probs(predictor, records, ratios, offset, "test")
-                part = (predictor.decide(probs).astype(np.float32), gold, mask)
+                part = (predictor.decide(probs), gold, mask)
                 held_out[spec].append(part)
                 if args.save_probs:
                     dev = split_probs(predictor, records, ratios, offset, "dev")

@@ -48,6 +48,9 @@ def build_dataset_dict(
     records: Iterable[dict], ratios: tuple[float, float, float] = DEFAULT_RATIOS
 ) -> datasets.DatasetDict:
     """Document-level train/dev/test splits of the records as one `DatasetDict`."""
-    return datasets.DatasetDict(
-        {name: build_dataset(rows) for name, rows in split_records(records, ratios).items()}
-    )
+    return dataset_dict(split_records(records, ratios))
+
+
+def dataset_dict(parts: dict[str, list[dict]]) -> datasets.DatasetDict:
+    """One `Dataset` per split of records already split."""
+    return datasets.DatasetDict({name: build_dataset(rows) for name, rows in parts.items()})

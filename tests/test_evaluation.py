@@ -24,7 +24,7 @@ def test_masked_cells_do_not_count():
     probs = np.array([[0.9, 0.9], [0.1, 0.9]], dtype=np.float32)
     gold = np.array([[1, 0], [0, 0]], dtype=np.float32)
     mask = np.array([[1, 0], [1, 0]], dtype=np.float32)  # technique 2 not annotated
-    m = compute_metrics(probs, gold, mask, np.array([0.5, 0.5]), ["x", "y"])
+    m = compute_metrics(decide(probs, np.array([0.5, 0.5])), gold, mask, ["x", "y"])
     assert m["micro_f1"] == 1.0 and m["any_f1"] == 1.0
     assert m["precision/y"] == 0.0 and m["macro_f1"] == 1.0  # y has no annotated positive
 
@@ -32,19 +32,19 @@ def test_masked_cells_do_not_count():
 def test_tuned_thresholds_beat_a_fixed_one_and_silence_noise():
     probs, gold, mask = synthetic()
     th = tune_thresholds(probs, gold, mask)
-    tuned = compute_metrics(probs, gold, mask, th, TECHS)["micro_f1"]
-    fixed = compute_metrics(probs, gold, mask, np.full(4, 0.5), TECHS)["micro_f1"]
+    tuned = compute_metrics(decide(probs, th), gold, mask, TECHS)["micro_f1"]
+    fixed = compute_metrics(probs >= 0.5, gold, mask, TECHS)["micro_f1"]
     assert tuned > fixed
     assert th[3] == 1.0  # the useless technique is switched off
     # and the thresholds carry over to fresh data from the same distribution
     probs2, gold2, mask2 = synthetic(seed=1)
-    assert compute_metrics(probs2, gold2, mask2, th, TECHS)["micro_f1"] > fixed - 0.02
+    assert compute_metrics(decide(probs2, th), gold2, mask2, TECHS)["micro_f1"] > fixed - 0.02
 
 
 def test_a_switched_off_technique_stays_off_even_at_probability_one():
     probs = np.array([[1.0, 1.0]], dtype=np.float32)  # a saturated sigmoid
     gold = np.array([[1, 0]], dtype=np.float32)
-    m = compute_metrics(probs, gold, np.ones_like(gold), np.array([0.5, 1.0]), ["x", "y"])
+    m = compute_metrics(decide(probs, np.array([0.5, 1.0])), gold, np.ones_like(gold), ["x", "y"])
     assert m["precision/x"] == 1.0 and m["micro_precision"] == 1.0  # y never fires
 
 
@@ -92,9 +92,9 @@ def test_the_top_technique_threshold_tuned_on_dev_helps_on_fresh_data_or_stays_o
     th = tune_thresholds(*dev)
     value = tune_any_threshold(*dev, th)
     assert value < 1.0
-    test = one_technique_each(seed=1)
-    with_rule = compute_metrics(*test, th, TECHS, value)
-    without = compute_metrics(*test, th, TECHS)
+    probs, gold, mask = one_technique_each(seed=1)
+    with_rule = compute_metrics(decide(probs, th, value), gold, mask, TECHS)
+    without = compute_metrics(decide(probs, th), gold, mask, TECHS)
     assert with_rule["any_f1"] > without["any_f1"]
     assert with_rule["micro_f1"] >= without["micro_f1"]
     # Where the techniques' own thresholds already find every sentence that carries one,

@@ -147,14 +147,13 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
             return load_evaluation(client, previous, caveat)
     predictor = Predictor(resolve_model_folder(uri))
     texts = list(dataset["text"])
-    gold = np.array(dataset["labels"], dtype=np.float32).reshape(len(texts), -1)
-    mask = np.array(dataset["label_mask"], dtype=np.float32).reshape(len(texts), -1)
+    # 0/1 matrices, as the comparison and the saved predictions use them
+    gold = (np.array(dataset["labels"]) > 0.5).astype(np.int8).reshape(len(texts), -1)
+    mask = np.array(dataset["label_mask"], dtype=np.int8).reshape(len(texts), -1)
     probs = predictor.predict_proba(texts)
     techniques = predictor.techniques
-    metrics = compute_metrics(
-        probs, gold, mask, predictor.thresholds, techniques, predictor.meta.any_threshold
-    )
     pred = predictor.decide(probs).astype(np.int8)
+    metrics = compute_metrics(pred, gold, mask, techniques)
     doc_ids = np.array([r["doc_id"] for r in data.records])
     mlflow.set_experiment(data.experiment)
     family = predictor.meta.family
@@ -179,14 +178,13 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
                 folder / PREDICTIONS_ARTIFACT,
                 doc_ids=doc_ids,
                 pred=pred,
-                gold=(gold > 0.5).astype(np.int8),
-                mask=mask.astype(np.int8),
+                gold=gold,
+                mask=mask,
             )
             mlflow.log_artifact(str(folder / PREDICTIONS_ARTIFACT))
         tracking.log_plots(
             metrics, probs, gold, mask, techniques, f"{family} on {data.name}", data.name
         )
-    gold, mask = (gold > 0.5).astype(np.int8), mask.astype(np.int8)
     return Evaluation(run.info.run_id, metrics, doc_ids, pred, gold, mask, caveat)
 
 

@@ -31,19 +31,14 @@ def binary_f1(pred: np.ndarray, gold: np.ndarray) -> float:
 
 
 def compute_metrics(
-    probs: np.ndarray,
-    targets: np.ndarray,
-    mask: np.ndarray,
-    thresholds: np.ndarray,
-    techniques: list[str],
-    any_threshold: float = OFF,
+    decisions: np.ndarray, targets: np.ndarray, mask: np.ndarray, techniques: list[str]
 ) -> dict[str, float]:
-    """micro/macro F1, any_f1 and per-technique precision, recall and F1 of the techniques
-    `decide()` reports.
+    """micro/macro F1, any_f1 and per-technique precision, recall and F1 of a model's
+    decisions (what `decide()` reports: one boolean per sentence and technique).
 
     Macro F1 averages over the techniques with at least one annotated positive.
     """
-    pred = decide(probs, thresholds, any_threshold) & (mask > 0)
+    pred = decisions.astype(bool) & (mask > 0)
     gold = (targets > 0.5) & (mask > 0)
     tp = (pred & gold).sum(axis=0)
     fp = (pred & ~gold).sum(axis=0)

@@ -7,15 +7,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import datasets
 import mlflow
 import numpy as np
 
-from data.hf import build_dataset
+from data.hf import dataset_dict
 from data.sources import load_specs_by_spec, spec_path
 from data.splits import SPLITS, split_records
 from data.techniques import technique_ids
-from model.bundle import load_meta, save_meta
+from model.bundle import decide, load_meta, save_meta
 from model.predictor import Predictor
 from training import tracking
 from training.config import BaselineConfig, TransformerConfig, config_params
@@ -105,13 +104,10 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
         spec: split_records(rows, tuple(config.split_ratios), config.split_offset)
         for spec, rows in by_spec.items()
     }
-    dataset = datasets.DatasetDict(
-        {
-            split: build_dataset([r for splits in splits_by_spec.values() for r in splits[split]])
-            for split in SPLITS
-        }
+    dataset = dataset_dict(
+        {split: [r for parts in splits_by_spec.values() for r in parts[split]] for split in SPLITS}
     )
-    for split in ("train", "dev", "test"):
+    for split in SPLITS:
         if len(dataset[split]) == 0:
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
     name = tracking.data_name(config.data)
@@ -139,17 +135,15 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
         meta.thresholds = {t: float(v) for t, v in zip(techniques, thresholds, strict=True)}
         meta.any_threshold = any_threshold
         save_meta(folder, meta)
-        dev_metrics = compute_metrics(
-            dev_probs, dev_y, dev_mask, thresholds, techniques, any_threshold
-        )
+        dev_pred = decide(dev_probs, thresholds, any_threshold)  # as the Predictor will
+        dev_metrics = compute_metrics(dev_pred, dev_y, dev_mask, techniques)
 
         test_texts, test_y, test_mask = split_arrays(dataset["test"])
         started = time.perf_counter()
         test_probs = predictor.predict_proba(test_texts)
         throughput = len(test_texts) / max(time.perf_counter() - started, 1e-9)
-        test_metrics = compute_metrics(
-            test_probs, test_y, test_mask, thresholds, techniques, any_threshold
-        )
+        test_pred = decide(test_probs, thresholds, any_threshold)
+        test_metrics = compute_metrics(test_pred, test_y, test_mask, techniques)
 
         mlflow.log_metrics(test_metrics)
         mlflow.log_metrics({f"dev/{k}": v for k, v in dev_metrics.items()})

@@ -29,7 +29,7 @@ from transformers import (
     set_seed,
 )
 
-from model.bundle import ModelMeta, save_meta
+from model.bundle import ModelMeta, decide, save_meta
 from model.classifier import MeanPoolingClassifier
 from training.config import TransformerConfig
 from training.evaluation import compute_metrics, tune_thresholds
@@ -130,7 +130,7 @@ def dev_metrics(techniques: list[str]):
         labels, mask = prediction.label_ids
         probs = 1 / (1 + np.exp(-prediction.predictions))
         thresholds = tune_thresholds(probs, labels, mask)
-        metrics = compute_metrics(probs, labels, mask, thresholds, techniques)
+        metrics = compute_metrics(decide(probs, thresholds), labels, mask, techniques)
         return {k: metrics[k] for k in ("micro_f1", "macro_f1", "any_f1")}
 
     return compute
