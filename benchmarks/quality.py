@@ -34,12 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PTC = ROOT.parent / "shared" / "data" / "ptc-2020-train"
 
 
-def split_probs(predictor, records: list[dict], ratios, offset: float, split: str):
-    """The model's probabilities, gold labels and mask on one split of `records`."""
+def split_probs(predictor, records: list[dict]):
+    """The model's probabilities, gold labels and mask on the records of one split."""
     from data.hf import build_dataset
-    from data.splits import split_records
 
-    part = build_dataset(split_records(records, ratios, offset)[split])
+    part = build_dataset(records)
     probs = predictor.predict_proba(list(part["text"]))
     gold = np.array(part["labels"], dtype=np.float32)
     mask = np.array(part["label_mask"], dtype=np.float32)
@@ -118,6 +117,7 @@ def main() -> None:
     os.chdir(store)  # artifacts of the throwaway store land here
 
     from data.sources import load_specs_by_spec
+    from data.splits import split_records
     from model.predictor import Predictor
     from training.train import train
 
@@ -141,11 +141,12 @@ def main() -> None:
                 "any_threshold": predictor.meta.any_threshold,
             }
             for spec, records in by_spec.items():
-                probs, gold, mask = split_probs(predictor, records, ratios, offset, "test")
+                parts = split_records(records, ratios, offset)
+                probs, gold, mask = split_probs(predictor, parts["test"])
                 part = (predictor.decide(probs), gold, mask)
                 held_out[spec].append(part)
                 if args.save_probs:
-                    dev = split_probs(predictor, records, ratios, offset, "dev")
+                    dev = split_probs(predictor, parts["dev"])
                     for split, arrays in (("dev", dev), ("test", (probs, gold, mask))):
                         for kind, array in zip(("probs", "gold", "mask"), arrays, strict=True):
                             saved[f"{source_name(spec)}_{split}_{kind}"] = array
