@@ -48,7 +48,7 @@ def split_probs(predictor, records: list[dict]):
 def metrics_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Metrics over the decisions of one or more test splits pooled together."""
     from data.techniques import technique_ids
-    from training.evaluation import compute_metrics
+    from training.metrics import compute_metrics
 
     decisions, gold, mask = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
     return compute_metrics(decisions, gold, mask, list(technique_ids()))
@@ -119,7 +119,7 @@ def main() -> None:
     from data.sources import load_specs_by_spec
     from data.splits import split_records
     from model.predictor import Predictor
-    from training.train import train
+    from training.run import train
 
     data = [f"ptc:{args.ptc}"] + ([] if args.no_corpus else ["corpus"])
     by_spec = load_specs_by_spec(data)

@@ -33,7 +33,8 @@ def quick_model(folder: Path) -> Path:
 
     config = TransformerConfig(max_steps=30)
     dataset = build_dataset_dict(load_specs(["corpus"]))
-    return fine_tune(dataset, config, list(technique_ids()), folder)
+    fine_tune(dataset, config, list(technique_ids()), folder)
+    return folder
 
 
 def plain_scoring(predictor, sentences: list[str]) -> None:
@@ -57,7 +58,8 @@ def main() -> None:
 
     import torch
 
-    from model.predictor import Predictor, resolve_model_folder
+    from model.predictor import Predictor
+    from model.resolve import resolve_model_folder
     from model.segment import segment
 
     folder = (

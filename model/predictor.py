@@ -1,8 +1,8 @@
 """One prediction interface for every model family.
 
-`Predictor.load(uri)` accepts `models:/propscan/N`, `models:/propscan@alias`, a run URI,
-a logged-model folder or a plain model folder. `score(texts)` segments each document and
-returns, per sentence, its offsets, the techniques it reports (`bundle.decide`) and every
+`Predictor.load(model)` accepts any model name `model.resolve` knows (`3`, `champion`,
+`models:/...`, `runs:/...`, a folder). `score(texts)` segments each document and returns,
+per sentence, its offsets, the techniques it reports (`decision.decide`) and every
 probability.
 """
 
@@ -12,26 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bundle import META_FILE, decide
+from model.decision import decide
+from model.resolve import resolve_model_folder
 from model.scorers import load_scorer
 from model.segment import segment
 
 MODEL_DIR_ARTIFACT = "model_dir"
-
-
-def resolve_model_folder(uri: str | Path) -> Path:
-    """The local propscan model folder behind a URI or path, downloading it if needed."""
-    path = Path(uri)
-    if not path.exists():
-        import mlflow
-
-        path = Path(mlflow.artifacts.download_artifacts(artifact_uri=str(uri)))
-    if (path / META_FILE).is_file():
-        return path
-    found = sorted(path.rglob(META_FILE))
-    if not found:
-        raise FileNotFoundError(f"{uri}: no propscan model ({META_FILE}) found there")
-    return found[0].parent
 
 
 class Predictor:
@@ -41,8 +27,9 @@ class Predictor:
         self.thresholds = np.array(self.meta.threshold_list(), dtype=np.float32)
 
     @classmethod
-    def load(cls, uri: str | Path) -> Predictor:
-        return cls(resolve_model_folder(uri))
+    def load(cls, model: str | Path) -> Predictor:
+        """The model behind `3`, `champion`, a `models:/` or `runs:/` URI, or a folder."""
+        return cls(resolve_model_folder(model))
 
     @property
     def techniques(self) -> list[str]:

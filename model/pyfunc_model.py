@@ -1,14 +1,12 @@
 """The MLflow pyfunc for propscan models, logged as models-from-code (no pickle).
 
 `predict` takes a DataFrame with a `text` column and returns one row per input row:
-`n_sentences`, `techniques` (JSON list of the techniques found anywhere in the text) and
-`sentences` (JSON, exactly what `Predictor.score` returns for that text), so it serves
-behind `mlflow models serve` and inside Spark, where cells must be plain strings.
+`n_sentences`, `techniques` (the techniques found anywhere in the text, sorted) and
+`sentences` (exactly what `Predictor.score` returns for that text, the shape of
+`propscan score`'s JSONL), as real lists and objects: a REST client gets plain JSON.
 """
 
 from __future__ import annotations
-
-import json
 
 import mlflow
 import pandas as pd
@@ -32,10 +30,9 @@ class PropscanModel(PythonModel):
             {
                 "n_sentences": [len(doc) for doc in documents],
                 "techniques": [
-                    json.dumps(sorted({t for s in doc for t in s["techniques"]}))
-                    for doc in documents
+                    sorted({t for s in doc for t in s["techniques"]}) for doc in documents
                 ],
-                "sentences": [json.dumps(doc, ensure_ascii=False) for doc in documents],
+                "sentences": documents,
             }
         )
 

@@ -62,7 +62,7 @@ def mlflow_store(tmp_path_factory):
 def trained(mlflow_store, small_data, tmp_path_factory):
     """A baseline and a few-step transformer, trained once and registered as v1 and v2."""
     from training.config import BaselineConfig, TransformerConfig
-    from training.train import train
+    from training.run import train
 
     baseline = train(
         BaselineConfig(data=small_data, experiment="propscan/test"),

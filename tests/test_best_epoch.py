@@ -1,26 +1,24 @@
 """Best-epoch selection and early stopping, which replace the Trainer's checkpoints."""
 
+import numpy as np
 import torch
-from transformers import TrainerControl
 
 from training.transformer import BestEpoch
 
 
-def test_best_epoch_weights_come_back_and_training_stops_after_patience():
+def test_best_epoch_weights_and_dev_probabilities_are_kept_and_patience_stops():
     model = torch.nn.Linear(3, 2)
-    keeper = BestEpoch(patience=2)
-    control = TrainerControl()
+    best = BestEpoch(patience=2)
 
-    def epoch(score: float, weight: float) -> None:
+    def epoch(score: float, weight: float) -> bool:
         with torch.no_grad():
             model.weight.fill_(weight)
-        keeper.on_evaluate(None, None, control, metrics={"eval_micro_f1": score}, model=model)
+        return best.update(score, model, np.full((1, 2), weight))
 
-    epoch(0.40, 1.0)
-    epoch(0.55, 2.0)  # the best epoch
-    epoch(0.50, 3.0)
-    assert not control.should_training_stop
-    epoch(0.52, 4.0)
-    assert control.should_training_stop  # two epochs without beating 0.55
-    keeper.on_train_end(None, None, control, model=model)
+    assert not epoch(0.40, 1.0)
+    assert not epoch(0.55, 2.0)  # the best epoch
+    assert not epoch(0.50, 3.0)
+    assert epoch(0.52, 4.0)  # two epochs without beating 0.55: stop
+    model.load_state_dict(best.state)
     assert torch.all(model.weight == 2.0)
+    assert best.probs[0, 0] == 2.0 and best.score == 0.55

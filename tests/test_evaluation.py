@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from model.bundle import decide
+from model.decision import decide
 from training.compare import paired_bootstrap
 from training.evaluate import Evaluation
-from training.evaluation import compute_metrics, tune_any_threshold, tune_thresholds
+from training.metrics import compute_metrics
+from training.thresholds import tune_any_threshold, tune_thresholds
 
 TECHS = ["a", "b", "c", "d"]
 

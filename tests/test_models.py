@@ -104,7 +104,7 @@ def test_a_version_trained_on_another_split_is_flagged_and_kept_apart(
     """A cross-validation fold's model (offset 0.2) trained on some of this test split; and
     its version 1 of another registered model is not confused with propscan's version 1."""
     from training.config import BaselineConfig
-    from training.train import train
+    from training.run import train
 
     data, results = evaluated
     config = BaselineConfig(

@@ -16,11 +16,12 @@ def test_long_sentences_are_scored_in_windows(trained):
     windows, owners = scorer.windows([long])
     assert len(windows) > 1 and set(owners) == {0}
     assert all(len(w) <= scorer.max_length for w in windows)
-    # Every token of the sentence is in some window: nothing is truncated away.
+    # Windows overlap by half; without the overlap, their bodies (inside [CLS] ... [SEP])
+    # are the sentence's tokens, all of them, in order: nothing is truncated away.
     body = scorer.tokenizer(long, add_special_tokens=False)["input_ids"]
-    covered = sum(len(w) - len(scorer.prefix) - len(scorer.suffix) for w in windows)
-    assert covered >= len(body)
-    assert windows[-1][-1 - len(scorer.suffix)] == body[-1]
+    overlap = (scorer.max_length - scorer.tokenizer.num_special_tokens_to_add()) // 2
+    rebuilt = windows[0][1:-1] + [t for w in windows[1:] for t in w[1:-1][overlap:]]
+    assert rebuilt == body
     # The sentence's probability is the highest of its windows'.
     encoded = scorer.tokenizer.pad({"input_ids": windows}, return_tensors="pt")
     per_window = scorer.torch.sigmoid(scorer.model(**encoded).logits).detach().numpy()

@@ -70,7 +70,7 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from training.config import FAMILIES, build_config
-    from training.train import report, train
+    from training.run import report, train
 
     config = build_config(FAMILIES[args.family], args)
     result = train(config)
@@ -96,12 +96,14 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_score(args: argparse.Namespace) -> int:
     from model.batch import score_inputs
     from model.predictor import Predictor
+    from model.resolve import describe
     from model.writers import check_outputs
     from training.tracking import connect
 
     check_outputs(args.out, args.html, args.inputs)  # before the model takes time to load
     connect()
     predictor = Predictor.load(args.model)
+    model_name = f"{describe(args.model)} ({predictor.meta.family})"
     summary = score_inputs(
         args.inputs,
         predictor,
@@ -112,7 +114,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         id_column=args.id_column,
         text_column=args.text_column,
         progress=not args.quiet,
-        model_name=str(args.model),
+        model_name=model_name,
     )
     print(summary.table())
     return 1 if summary.errors else 0
@@ -128,9 +130,8 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
     score.add_argument("inputs", nargs="+", help=".txt, folder, .jsonl, .csv or - for stdin")
     score.add_argument(
         "--model",
-        default="models:/propscan@champion",
-        help="models:/propscan/N, models:/propscan@alias, runs:/ID/model or a model folder "
-        "(default: models:/propscan@champion)",
+        default="champion",
+        help="version number, alias, models:/ or runs:/ URI, or model folder (default: champion)",
     )
     score.add_argument(
         "--out",
@@ -193,13 +194,16 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
     import mlflow
 
     from data.techniques import technique_ids
-    from training.compare import comparison_table, paired_bootstrap, plot_comparison
-    from training.evaluate import eval_set, evaluate, version_uri
+    from model.resolve import model_uri, registered_version
+    from training.compare import comparison_table, paired_bootstrap
+    from training.evaluate import eval_set, evaluate
+    from training.plots import plot_comparison
+    from training.registry import version_label
     from training.tracking import connect
 
-    connect()
+    client = connect()
     data = eval_set(args.data, args.split)
-    a, b = evaluate(version_uri(args.a), data), evaluate(version_uri(args.b), data)
+    a, b = evaluate(args.a, data), evaluate(args.b, data)
     techniques = list(technique_ids())
     print(f"evaluation set {data.name}: {len(data.records):,} sentences")
     for caveat in filter(None, (a.caveat, b.caveat)):
@@ -219,7 +223,13 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
         f"{boot['documents']} documents): {verdict}"
     )
     if args.plot:
-        plot_comparison(args.a, a.metrics, args.b, b.metrics, techniques, args.plot)
+        labels = []
+        for model in (args.a, args.b):
+            registered = registered_version(model_uri(model))
+            labels.append(version_label(client, *registered) if registered else str(model))
+        plot_comparison(
+            labels[0], a.metrics, labels[1], b.metrics, techniques, args.plot, data.name
+        )
         print(f"plot written to {args.plot}")
         with mlflow.start_run(run_id=b.run_id):
             mlflow.log_artifact(str(args.plot), f"comparisons/vs-{args.a}")

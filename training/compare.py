@@ -59,24 +59,3 @@ def comparison_table(
         delta = b[row] - a[row]
         lines.append(f"{row:32s} {a[row]:12.3f} {b[row]:12.3f} {delta:+8.3f}")
     return "\n".join(lines)
-
-
-def plot_comparison(name_a, a, name_b, b, techniques, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    y = np.arange(len(techniques))
-    fig, ax = plt.subplots(figsize=(8, 7))
-    ax.barh(y - 0.2, [a[f"f1/{t}"] for t in techniques], 0.4, label=name_a)
-    ax.barh(y + 0.2, [b[f"f1/{t}"] for t in techniques], 0.4, label=name_b)
-    ax.set_yticks(y, techniques)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("F1")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

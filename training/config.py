@@ -41,6 +41,9 @@ class CommonConfig:
 
 @dataclass
 class BaselineConfig(CommonConfig):
+    seed: int = option(
+        42, "recorded only: nothing in the baseline is random, the same data gives the same model"
+    )
     ngram_max: int = option(2, "longest word n-gram used as a feature")
     min_df: int = option(2, "ignore n-grams in fewer sentences than this")
     max_features: int = option(100_000, "size of the TF-IDF vocabulary")

@@ -18,9 +18,11 @@ from mlflow.tracking import MlflowClient
 from data.hf import build_dataset
 from data.sources import load_specs_by_spec, spec_path
 from data.splits import DEFAULT_RATIOS, split_records
-from model.predictor import Predictor, resolve_model_folder
+from model.predictor import Predictor
+from model.resolve import describe, model_uri, registered_version, resolve_model_folder
 from training import tracking
-from training.evaluation import compute_metrics, metrics_table
+from training.metrics import compute_metrics, metrics_table
+from training.plots import log_plots
 
 PREDICTIONS_ARTIFACT = "predictions.npz"
 
@@ -45,6 +47,7 @@ class Evaluation:
     gold: np.ndarray
     mask: np.ndarray
     caveat: str | None = None  # why the figures may flatter the model
+    reused: bool = False  # an earlier identical evaluation run was found and read back
 
 
 def eval_set(
@@ -61,26 +64,6 @@ def eval_set(
     sources = ";".join(str(spec_path(s)) for s in specs)
     experiment = tracking.experiment_name(specs)
     return EvalSet(name, records, sources, experiment, split, tuple(ratios), offset)
-
-
-def version_uri(model: str) -> str:
-    """`3` -> `models:/propscan/3`; `champion` -> `models:/propscan@champion`; URIs as given."""
-    if model.isdigit():
-        return f"models:/propscan/{model}"
-    if "/" not in model and ":" not in model and not Path(model).exists():
-        return f"models:/propscan@{model}"
-    return model
-
-
-def registered_version(client: MlflowClient, uri: str) -> tuple[str, str] | None:
-    """(registered model name, version) behind a `models:/` URI, else None."""
-    if uri.startswith("models:/"):
-        name, _, ref = uri.removeprefix("models:/").partition("/")
-        if "@" in name:
-            name, alias = name.split("@", 1)
-            return name, str(client.get_model_version_by_alias(name, alias).version)
-        return name, ref
-    return None
 
 
 def split_caveat(client: MlflowClient, name: str, version: str, data: EvalSet) -> str | None:
@@ -118,6 +101,7 @@ def find_evaluation(client: MlflowClient, registered: tuple[str, str], digest: s
 
 
 def load_evaluation(client: MlflowClient, run, caveat: str | None) -> Evaluation:
+    """An earlier evaluation run, read back with its saved per-sentence predictions."""
     path = client.download_artifacts(run.info.run_id, PREDICTIONS_ARTIFACT)
     arrays = np.load(path, allow_pickle=False)
     return Evaluation(
@@ -128,14 +112,15 @@ def load_evaluation(client: MlflowClient, run, caveat: str | None) -> Evaluation
         arrays["gold"],
         arrays["mask"],
         caveat,
+        reused=True,
     )
 
 
 def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     """Score `model` on `data` and log it; reuse an earlier identical evaluation if asked."""
     client = tracking.connect()
-    uri = version_uri(model)
-    registered = registered_version(client, uri)
+    uri = model_uri(model)
+    registered = registered_version(uri)
     caveat = split_caveat(client, *registered, data) if registered else None
     name, version = registered or ("", "")
     dataset = build_dataset(data.records)
@@ -182,18 +167,23 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
                 mask=mask,
             )
             mlflow.log_artifact(str(folder / PREDICTIONS_ARTIFACT))
-        tracking.log_plots(
-            metrics, probs, gold, mask, techniques, f"{family} on {data.name}", data.name
-        )
+        log_plots(metrics, probs, gold, mask, techniques, f"{family} on {data.name}", data.name)
     return Evaluation(run.info.run_id, metrics, doc_ids, pred, gold, mask, caveat)
 
 
 def report(model: str, data: EvalSet, result: Evaluation, techniques: list[str]) -> str:
+    """The table `propscan evaluate` prints, naming the version a model name stands for
+    and whether the figures come from an earlier run."""
+    source = (
+        f"reused the earlier evaluation run {result.run_id} (--fresh runs it again)"
+        if result.reused
+        else f"MLflow run {result.run_id}"
+    )
     return "\n".join(
         [
-            f"{model} on {data.name} ({len(data.records):,} sentences):",
+            f"{describe(model)} on {data.name} ({len(data.records):,} sentences):",
             metrics_table(result.metrics, techniques),
-            f"MLflow run {result.run_id}",
+            source,
             *([f"warning: {result.caveat}"] if result.caveat else []),
         ]
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from model.bundle import OFF, ModelMeta
+from model.decision import OFF
+from model.meta import ModelMeta
 
 LIMITS = (
     "Scores are per sentence; a technique spread over several sentences is seen piecemeal. "
@@ -32,7 +33,8 @@ def model_card(
             f"**Thresholds** (tuned on dev): {thresholds}; a sentence's most likely "
             f"technique is also reported from {meta.any_threshold:.2f}"
             + (" (off)." if meta.any_threshold >= OFF else "."),
-            f"**Seed**: {config.seed}.",
+            f"**Seed**: {config.seed}"
+            + (" (nothing in the baseline is random)." if family == "baseline" else "."),
             "",
             f"**Known limits**: {LIMITS}",
         ]

@@ -1,15 +1,110 @@
-"""The registered model `propscan`: listing versions and moving the champion alias."""
+"""The model registry: logging a model as a new version of `propscan`, listing versions,
+and moving the `champion` alias (the old champion becomes `previous`).
+
+The design's third alias, `challenger`, is not used: nothing reads it, and a version
+waiting for promotion is simply a version number.
+"""
 
 from __future__ import annotations
 
 import getpass
+import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 
+import mlflow
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import Array, Object, Property
 
-from training.tracking import CHAMPION, PREVIOUS
+import model as model_package
+from model.meta import load_meta
+from model.predictor import MODEL_DIR_ARTIFACT
+from training.metrics import HEADLINE
+from training.model_card import model_card
 
-HEADLINE = ("micro_f1", "macro_f1", "any_f1")
+CHAMPION, PREVIOUS = "champion", "previous"
+PYFUNC_FILE = Path(model_package.__file__).with_name("pyfunc_model.py")
+
+
+def signature(techniques: list[str]) -> ModelSignature:
+    """Text in; per document its techniques and sentences out, as real lists and objects
+    (the shape of `propscan score`'s JSONL), so REST clients get JSON, not JSON in strings."""
+    sentence = Object(
+        [
+            Property("sent_idx", "long"),
+            Property("start", "long"),
+            Property("end", "long"),
+            Property("text", "string"),
+            Property("techniques", Array("string")),
+            Property("probabilities", Object([Property(t, "double") for t in techniques])),
+        ]
+    )
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", "text")]),
+        outputs=Schema(
+            [
+                ColSpec("long", "n_sentences"),
+                ColSpec(Array("string"), "techniques"),
+                ColSpec(Array(sentence), "sentences"),
+            ]
+        ),
+    )
+
+
+def log_model(folder: Path, registered_model: str):
+    """Log the model folder as a models-from-code pyfunc and register a new version.
+
+    No input example: MLflow would load and run the model again just to validate it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_FILE),
+            artifacts={MODEL_DIR_ARTIFACT: str(folder)},
+            signature=signature(load_meta(folder).techniques),
+            registered_model_name=registered_model,
+        )
+
+
+def ensure_champion(client: MlflowClient, name: str, version: str) -> bool:
+    """Give `champion` to the first version ever registered; True if it was given.
+
+    The registry numbers versions atomically, so of two first runs finishing at once only
+    the one holding version 1 takes the alias ("no champion yet?" would let both take it).
+    """
+    if str(version) != "1":
+        return False
+    client.set_registered_model_alias(name, CHAMPION, version)
+    return True
+
+
+def register(client: MlflowClient, config, family: str, data: str, folder: Path, digests, metrics):
+    """Log the model, register a version with its card and tags; champion if first.
+    Returns (version, whether it became champion)."""
+    name = config.registered_model
+    version = str(log_model(folder, name).registered_model_version)
+    card = model_card(family, load_meta(folder), data, digests, metrics, config)
+    client.update_model_version(name, version, card)
+    tags = {
+        "family": family,
+        "data": data,
+        "run_id": mlflow.active_run().info.run_id,
+        "test_digests": ",".join(d for k, d in digests.items() if k.endswith("-test")),
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    return version, ensure_champion(client, name, version)
+
+
+def version_label(client: MlflowClient, name: str, version: str) -> str:
+    """`v3 transformer (champion)`: what a person needs to tell versions apart."""
+    mv = client.get_model_version(name, version)
+    aliases = [a for a, v in client.get_registered_model(name).aliases.items() if str(v) == version]
+    family = mv.tags.get("family", "")
+    return f"v{version} {family}".strip() + (f" ({', '.join(sorted(aliases))})" if aliases else "")
 
 
 def version_rows(client: MlflowClient, name: str = "propscan") -> list[dict]:

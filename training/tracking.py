@@ -1,4 +1,7 @@
-"""MLflow conventions in one place: store, experiment names, datasets, model registration."""
+"""MLflow tracking conventions: the store, experiment names, dataset inputs, run addresses.
+
+The model registry (versions, aliases, promotion) is `training.registry`.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types import ColSpec, Schema
-
-import model as model_package
-from model.predictor import MODEL_DIR_ARTIFACT
-from training.evaluation import plot_f1_bars, plot_pr_curves
-
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
-PYFUNC_FILE = Path(model_package.__file__).with_name("pyfunc_model.py")
 
 
 def tracking_uri() -> str:
@@ -113,57 +106,6 @@ def log_split_dataset(records: list[dict], name: str, source: str, context: str)
     dataset = pandas_dataset(records, name, source)
     mlflow.log_input(dataset, context=context)
     return dataset
-
-
-SIGNATURE = ModelSignature(
-    inputs=Schema([ColSpec("string", "text")]),
-    outputs=Schema(
-        [
-            ColSpec("long", "n_sentences"),
-            ColSpec("string", "techniques"),
-            ColSpec("string", "sentences"),
-        ]
-    ),
-)
-
-
-def log_plots(metrics, probs, gold, mask, techniques: list[str], title: str, stem: str) -> None:
-    """Per-technique F1 bars and precision-recall curves, as artifacts under plots/."""
-    with tempfile.TemporaryDirectory() as folder:
-        f1_path = plot_f1_bars(metrics, techniques, Path(folder) / f"f1_{stem}.png", title)
-        pr_path = plot_pr_curves(
-            probs, gold, mask, techniques, Path(folder) / f"pr_curves_{stem}.png"
-        )
-        mlflow.log_artifact(str(f1_path), "plots")
-        mlflow.log_artifact(str(pr_path), "plots")
-
-
-def log_model(folder: Path, registered_model: str):
-    """Log the model folder as a models-from-code pyfunc and register a new version.
-
-    No input example: MLflow would load and run the model again just to validate it.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(PYFUNC_FILE),
-            artifacts={MODEL_DIR_ARTIFACT: str(folder)},
-            signature=SIGNATURE,
-            registered_model_name=registered_model,
-        )
-
-
-def ensure_champion(client: MlflowClient, name: str, version: str) -> bool:
-    """Give `champion` to the first version ever registered; True if it was given.
-
-    The registry numbers versions atomically, so of two first runs finishing at once only
-    the one holding version 1 takes the alias ("no champion yet?" would let both take it).
-    """
-    if str(version) != "1":
-        return False
-    client.set_registered_model_alias(name, CHAMPION, version)
-    return True
 
 
 def ui_address(client: MlflowClient, run_id: str) -> str:

@@ -6,9 +6,13 @@ it learning that PTC sentences never contain `denial`. Batches are grouped by le
 padded to the longest; the best epoch by dev micro-F1 (thresholds tuned per technique)
 is kept, and training stops early when dev stops improving.
 
-The best epoch's weights are kept in memory rather than in Trainer checkpoints: the
-network is a plain `torch.nn.Module` (see `model.classifier`), and a copy of 23M
-parameters is cheaper than writing and reading them back at every epoch.
+Dev is scored at the end of each epoch by the same `TransformerScorer` that scores at
+prediction time (windows for long sentences included), so the best epoch's dev
+probabilities are exactly what the saved model gives: training tunes the decision rule
+on them instead of scoring dev once more. The best epoch's weights are kept in memory
+rather than in Trainer checkpoints: the network is a plain `torch.nn.Module` (see
+`model.classifier`), and a copy of 23M parameters is cheaper than writing and reading
+them back at every epoch.
 """
 
 from __future__ import annotations
@@ -22,17 +26,19 @@ import torch
 from transformers import (
     AutoTokenizer,
     DataCollatorWithPadding,
-    EvalPrediction,
     Trainer,
     TrainerCallback,
     TrainingArguments,
     set_seed,
 )
 
-from model.bundle import ModelMeta, decide, save_meta
 from model.classifier import MeanPoolingClassifier
+from model.decision import decide
+from model.meta import ModelMeta, save_meta
+from model.scorers import TransformerScorer
 from training.config import TransformerConfig
-from training.evaluation import compute_metrics, tune_thresholds
+from training.metrics import compute_metrics
+from training.thresholds import tune_thresholds
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
@@ -77,33 +83,62 @@ class MaskedTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-class BestEpoch(TrainerCallback):
-    """Keeps the weights of the epoch with the best dev micro-F1 and stops training after
-    `patience` epochs without improvement; the best weights are restored at the end."""
+class BestEpoch:
+    """The epoch with the best dev micro-F1: its weights and dev probabilities, and
+    whether `patience` epochs have passed without beating it."""
 
     def __init__(self, patience: int):
         self.patience = patience
-        self.best_score = -1.0
-        self.best_state: dict[str, torch.Tensor] | None = None
+        self.score = -1.0
+        self.state: dict[str, torch.Tensor] | None = None
+        self.probs: np.ndarray | None = None
         self.epochs_without_gain = 0
 
-    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
-        score = metrics["eval_micro_f1"]
-        if score > self.best_score:
-            self.best_score = score
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    def update(self, score: float, model: torch.nn.Module, probs: np.ndarray) -> bool:
+        """Record an epoch; True when training should stop."""
+        if score > self.score:
+            self.score, self.probs = score, probs
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             self.epochs_without_gain = 0
         else:
             self.epochs_without_gain += 1
-            control.should_training_stop = self.epochs_without_gain >= self.patience
+        return self.epochs_without_gain >= self.patience
+
+
+class DevScore(TrainerCallback):
+    """At the end of each epoch, scores dev through the prediction-time scorer and hands
+    its metrics to `log` (thresholds tuned as the final model's; the top-technique rule is
+    left out, as it is tuned once, after the best epoch is chosen). Keeps the best epoch
+    (see `BestEpoch`), stops after its patience, and restores its weights at the end."""
+
+    def __init__(self, scorer: TransformerScorer, dev, techniques: list[str], patience: int, log):
+        self.scorer = scorer
+        self.texts = list(dev["text"])
+        self.targets = np.array(dev["labels"], dtype=np.float32).reshape(len(dev), -1)
+        self.mask = np.array(dev["label_mask"], dtype=np.float32).reshape(len(dev), -1)
+        self.techniques = techniques
+        self.log = log
+        self.best = BestEpoch(patience)
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        probs = self.scorer.predict_proba(self.texts)
+        thresholds = tune_thresholds(probs, self.targets, self.mask)
+        metrics = compute_metrics(
+            decide(probs, thresholds), self.targets, self.mask, self.techniques
+        )
+        epoch = round(state.epoch or 0)
+        self.log({f"epoch/dev_{k}": metrics[k] for k in ("micro_f1", "macro_f1", "any_f1")}, epoch)
+        if self.best.update(metrics["micro_f1"], model, probs):
+            control.should_training_stop = True
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
-        if self.best_state is not None:
-            model.load_state_dict(self.best_state)
+        if self.best.state is None:  # max_steps ended training before any epoch did
+            self.on_epoch_end(args, state, control, model=model)
+        model.load_state_dict(self.best.state)
 
 
-class EpochLogger(TrainerCallback):
-    """Hands per-epoch train loss and dev metrics to a function (MLflow, in practice)."""
+class TrainLossLogger(TrainerCallback):
+    """Hands each logged training loss to a function (MLflow, in practice), by epoch."""
 
     def __init__(self, log):
         self.log = log
@@ -112,28 +147,24 @@ class EpochLogger(TrainerCallback):
         if logs and "loss" in logs:
             self.log({"epoch/train_loss": logs["loss"]}, round(state.epoch or 0))
 
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        wanted = ("micro_f1", "macro_f1", "any_f1", "loss")
-        self.log(
-            {f"epoch/dev_{k}": metrics[f"eval_{k}"] for k in wanted if f"eval_{k}" in metrics},
-            round(state.epoch or 0),
-        )
 
-
-def dev_metrics(techniques: list[str]):
-    """Trainer's compute_metrics: dev micro-F1 with thresholds tuned as the final model's.
-
-    The top-technique rule (`any_threshold`) is left out: it is tuned once, after the best
-    epoch is chosen, so per-epoch figures compare the network alone."""
-
-    def compute(prediction: EvalPrediction) -> dict[str, float]:
-        labels, mask = prediction.label_ids
-        probs = 1 / (1 + np.exp(-prediction.predictions))
-        thresholds = tune_thresholds(probs, labels, mask)
-        metrics = compute_metrics(decide(probs, thresholds), labels, mask, techniques)
-        return {k: metrics[k] for k in ("micro_f1", "macro_f1", "any_f1")}
-
-    return compute
+def parameter_groups(model: MeanPoolingClassifier, config: TransformerConfig) -> list[dict]:
+    """AdamW groups: the new head at its own rate; biases and LayerNorm weights without
+    weight decay (as the Trainer's default optimiser does: decaying them towards zero
+    only fights the normalisation)."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, param in model.named_parameters():
+        is_head = name.startswith("classifier")
+        decays = param.ndim > 1 and "LayerNorm" not in name
+        groups.setdefault((is_head, decays), []).append(param)
+    return [
+        {
+            "params": params,
+            "lr": config.head_learning_rate if is_head else config.learning_rate,
+            "weight_decay": config.weight_decay if decays else 0.0,
+        }
+        for (is_head, decays), params in groups.items()
+    ]
 
 
 def fine_tune(
@@ -142,8 +173,9 @@ def fine_tune(
     techniques: list[str],
     folder: Path,
     log_epoch=lambda metrics, step: None,
-) -> Path:
-    """Fine-tune on `dataset["train"]`, select on `dataset["dev"]`, write a model folder."""
+) -> np.ndarray:
+    """Fine-tune on `dataset["train"]`, select on `dataset["dev"]`, write a model folder;
+    returns the best epoch's dev probabilities (what the saved model gives on dev)."""
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     set_seed(config.seed)
@@ -154,25 +186,24 @@ def fine_tune(
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=config.max_length)
 
-    keep = {"labels", "label_mask"}
-    tokenized = dataset.map(
+    train_split = dataset["train"]
+    train = train_split.map(
         tokenize,
         batched=True,
-        remove_columns=[c for c in dataset["train"].column_names if c not in keep],
+        remove_columns=[c for c in train_split.column_names if c not in {"labels", "label_mask"}],
     )
-    train = tokenized["train"]
-    targets = np.array(dataset["train"]["labels"], dtype=np.float32)
-    mask = np.array(dataset["train"]["label_mask"], dtype=np.float32)
-
-    head = [p for n, p in model.named_parameters() if n.startswith("classifier")]
-    body = [p for n, p in model.named_parameters() if not n.startswith("classifier")]
+    targets = np.array(train_split["labels"], dtype=np.float32)
+    mask = np.array(train_split["label_mask"], dtype=np.float32)
     optimizer = torch.optim.AdamW(
-        [
-            {"params": body, "lr": config.learning_rate},
-            {"params": head, "lr": config.head_learning_rate},
-        ],
-        weight_decay=config.weight_decay,
+        parameter_groups(model, config),
         fused=True,  # one kernel for all parameters: steps ~30% faster on CPU, same maths
+    )
+    dev_score = DevScore(
+        TransformerScorer(model, tokenizer, config.max_length),
+        dataset["dev"],
+        techniques,
+        config.patience,
+        log_epoch,
     )
     with tempfile.TemporaryDirectory(prefix="propscan-ckpt-") as checkpoints:
         args = TrainingArguments(
@@ -180,11 +211,10 @@ def fine_tune(
             num_train_epochs=config.epochs,
             max_steps=config.max_steps,
             per_device_train_batch_size=config.batch_size,
-            per_device_eval_batch_size=64,
             learning_rate=config.learning_rate,
             warmup_steps=config.warmup_ratio,
             lr_scheduler_type="linear",
-            eval_strategy="epoch",
+            eval_strategy="no",
             save_strategy="no",
             logging_strategy="epoch",
             train_sampling_strategy="group_by_length",
@@ -199,12 +229,10 @@ def fine_tune(
             model=model,
             args=args,
             train_dataset=train,
-            eval_dataset=tokenized["dev"],
             processing_class=tokenizer,
             data_collator=DataCollatorWithPadding(tokenizer),
-            compute_metrics=dev_metrics(techniques),
             optimizers=(optimizer, None),
-            callbacks=[BestEpoch(config.patience), EpochLogger(log_epoch)],
+            callbacks=[dev_score, TrainLossLogger(log_epoch)],
             pos_weight=positive_weights(targets, mask, config.pos_weight_max),
         )
         trainer.train()
@@ -220,4 +248,4 @@ def fine_tune(
             max_length=config.max_length,
         ),
     )
-    return folder
+    return dev_score.best.probs
