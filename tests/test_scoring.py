@@ -143,12 +143,13 @@ def test_served_champion_matches_predictor(trained, mlflow_store):
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             predictions = json.loads(response.read())["predictions"]
-        served = json.loads(predictions[0]["sentences"])
         expected = Predictor.load("models:/propscan@champion").score([text])[0]
-        assert [s["techniques"] for s in served] == [s["techniques"] for s in expected]
-        assert [(s["start"], s["end"]) for s in served] == [
-            (s["start"], s["end"]) for s in expected
-        ]
+        # Real JSON lists and objects, the shape of the JSONL output, not JSON in strings.
+        assert predictions[0]["sentences"] == expected
+        assert predictions[0]["techniques"] == sorted(
+            {t for s in expected for t in s["techniques"]}
+        )
+        assert predictions[0]["n_sentences"] == len(expected)
 
 
 def test_a_document_that_breaks_the_model_is_reported_not_fatal(trained, tmp_path):
