@@ -97,7 +97,7 @@ def plot_comparison(
     ax.set_xlim(0, 1)
     ax.set_xlabel("F1 on the evaluation set")
     ax.set_title(f"Per-technique F1 on {eval_name}")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
