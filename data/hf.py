@@ -1,7 +1,9 @@
 """Build a Hugging Face `DatasetDict` from sentence records.
 
 Targets are float32 multi-hot vectors in inventory order; `label_mask` marks the
-techniques the record's source annotates, so training can ignore the rest.
+techniques the record's source annotates, so training can ignore the rest. A record's
+technique spans come as three parallel lists (technique index, start, end) with offsets
+into the sentence, from which the span head's token targets are made.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ FEATURES = datasets.Features(
         "source": datasets.Value("string"),
         "labels": datasets.Sequence(datasets.Value("float32")),
         "label_mask": datasets.Sequence(datasets.Value("float32")),
+        "span_technique": datasets.Sequence(datasets.Value("int32")),
+        "span_start": datasets.Sequence(datasets.Value("int32")),
+        "span_end": datasets.Sequence(datasets.Value("int32")),
     }
 )
 
@@ -29,6 +34,8 @@ FEATURES = datasets.Features(
 def to_row(record: dict, ids: tuple[str, ...]) -> dict:
     present = set(record["labels"])
     annotated = set(annotated_techniques(record["source"]))
+    index = {t: i for i, t in enumerate(ids)}
+    spans = record["spans"]
     return {
         "id": record["id"],
         "doc_id": record["doc_id"],
@@ -36,6 +43,9 @@ def to_row(record: dict, ids: tuple[str, ...]) -> dict:
         "source": record["source"],
         "labels": [float(t in present) for t in ids],
         "label_mask": [float(t in annotated) for t in ids],
+        "span_technique": [index[span["technique"]] for span in spans],
+        "span_start": [span["start"] - record["start"] for span in spans],
+        "span_end": [span["end"] - record["start"] for span in spans],
     }
 
 

@@ -14,8 +14,9 @@ import numpy as np
 
 from model.decision import decide
 from model.resolve import resolve_model_folder
-from model.scorers import load_scorer
+from model.scorers import TokenProbs, load_scorer
 from model.segment import segment
+from model.spans import decode_spans
 
 MODEL_DIR_ARTIFACT = "model_dir"
 
@@ -25,6 +26,12 @@ class Predictor:
         self.folder = Path(folder)
         self.meta, self.scorer = load_scorer(self.folder)
         self.thresholds = np.array(self.meta.threshold_list(), dtype=np.float32)
+        self.has_spans = self.meta.span_thresholds is not None and getattr(
+            self.scorer, "has_spans", False
+        )
+        self.span_thresholds = (
+            np.array(self.meta.span_threshold_list(), dtype=np.float32) if self.has_spans else None
+        )
 
     @classmethod
     def load(cls, model: str | Path) -> Predictor:
@@ -38,21 +45,52 @@ class Predictor:
     def predict_proba(self, sentences: list[str]) -> np.ndarray:
         return self.scorer.predict_proba(sentences)
 
+    def predict(self, sentences: list[str]) -> tuple[np.ndarray, list[TokenProbs] | None]:
+        """Probabilities per sentence and, with a span head, per token (see the scorer)."""
+        if self.has_spans:
+            return self.scorer.predict(sentences)
+        return self.predict_proba(sentences), None
+
     def decide(self, probs: np.ndarray) -> np.ndarray:
         """The techniques reported for each row of `probs`, by the model's tuned rule."""
         return decide(probs, self.thresholds, self.meta.any_threshold)
 
+    def spans(
+        self, text: str, start: int, tokens: TokenProbs, reported: np.ndarray | None
+    ) -> list[dict]:
+        """The spans of one sentence (`text`, starting at `start` in its document), with
+        offsets into the document; only the `reported` techniques' when given."""
+        offsets, token_probs = tokens
+        return [
+            {
+                "technique": self.techniques[k],
+                "start": start + s_start,
+                "end": start + s_end,
+                "text": text[s_start:s_end],
+                "probability": round(prob, 4),
+            }
+            for k, s_start, s_end, prob in decode_spans(
+                token_probs, offsets, self.span_thresholds, reported
+            )
+        ]
+
     def score(self, texts: list[str]) -> list[list[dict]]:
-        """For each document, its sentences with offsets, techniques and probabilities."""
+        """For each document, its sentences with offsets, techniques, probabilities and the
+        spans of the techniques reported (empty for a model without a span head)."""
         segmented = [segment(text) for text in texts]
         flat = [s.text for sentences in segmented for s in sentences]
-        probs = self.predict_proba(flat)
+        probs, tokens = self.predict(flat)
         decided = self.decide(probs)
         results, row = [], 0
         for sentences in segmented:
             doc = []
             for idx, sentence in enumerate(sentences):
                 p, over = probs[row], decided[row]
+                spans = (
+                    self.spans(sentence.text, sentence.start, tokens[row], over)
+                    if tokens is not None
+                    else []
+                )
                 row += 1
                 doc.append(
                     {
@@ -64,6 +102,7 @@ class Predictor:
                         "probabilities": {
                             t: round(float(v), 4) for t, v in zip(self.techniques, p, strict=True)
                         },
+                        "spans": spans,
                     }
                 )
             results.append(doc)

@@ -38,41 +38,84 @@ class TransformerScorer:
         model = MeanPoolingClassifier.load(folder).eval()
         return cls(model, AutoTokenizer.from_pretrained(folder), meta.max_length)
 
-    def windows(self, sentences: list[str]) -> tuple[list[list[int]], list[int]]:
-        """Token id windows with special tokens, and the sentence index of each window."""
+    @property
+    def has_spans(self) -> bool:
+        return self.model.span_classifier is not None
+
+    def windows(self, sentences: list[str]):
+        """Token id windows with special tokens (`input_ids`), the sentence index of each
+        (`overflow_to_sample_mapping`) and each token's characters (`offset_mapping`)."""
         body = self.max_length - self.tokenizer.num_special_tokens_to_add()
-        encoded = self.tokenizer(
+        return self.tokenizer(
             sentences,
             truncation=True,
             max_length=self.max_length,
             stride=max(body // 2, 1),
             return_overflowing_tokens=True,
+            return_offsets_mapping=True,
         )
-        return encoded["input_ids"], encoded["overflow_to_sample_mapping"]
 
     def predict_proba(self, sentences: list[str]) -> np.ndarray:
+        return self.predict(sentences)[0]
+
+    def predict(self, sentences: list[str]) -> tuple[np.ndarray, list[TokenProbs] | None]:
+        """Per sentence, one probability per technique; with a span head, also each real
+        token's (start, end) in the sentence and its probability per technique."""
         n_labels = self.model.num_labels
         if not sentences:
-            return np.zeros((0, n_labels), dtype=np.float32)
+            return np.zeros((0, n_labels), dtype=np.float32), [] if self.has_spans else None
         unique = list(dict.fromkeys(sentences))  # boilerplate lines are scored once
-        windows, owners = self.windows(unique)
+        encoded = self.windows(unique)
+        windows, owners = encoded["input_ids"], encoded["overflow_to_sample_mapping"]
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         window_probs = np.zeros((len(windows), n_labels), dtype=np.float32)
+        window_tokens: list[np.ndarray | None] = [None] * len(windows)
         was_training = self.model.training
         self.model.eval()
         with self.torch.inference_mode():
             for begin in range(0, len(order), self.batch_size):
                 batch = order[begin : begin + self.batch_size]
-                encoded = self.tokenizer.pad(
+                padded = self.tokenizer.pad(
                     {"input_ids": [windows[i] for i in batch]}, return_tensors="pt"
                 ).to(next(self.model.parameters()).device)
-                logits = self.model(**encoded).logits
-                window_probs[batch] = self.torch.sigmoid(logits).float().cpu().numpy()
+                output = self.model(**padded)
+                window_probs[batch] = self.torch.sigmoid(output.logits).float().cpu().numpy()
+                if output.token_logits is not None:
+                    tokens = self.torch.sigmoid(output.token_logits).float().cpu().numpy()
+                    for row, i in enumerate(batch):
+                        window_tokens[i] = tokens[row, : len(windows[i])]
         self.model.train(was_training)
         probs = np.zeros((len(unique), n_labels), dtype=np.float32)
         np.maximum.at(probs, np.array(owners), window_probs)
         position = {text: i for i, text in enumerate(unique)}
-        return probs[[position[s] for s in sentences]]
+        rows = [position[s] for s in sentences]
+        if not self.has_spans:
+            return probs[rows], None
+        merged = merge_windows(encoded["offset_mapping"], owners, window_tokens, len(unique))
+        return probs[rows], [merged[i] for i in rows]
+
+
+TokenProbs = tuple[np.ndarray, np.ndarray]  # (tokens, 2) offsets and (tokens, techniques)
+
+
+def merge_windows(offset_mapping, owners, window_tokens, n_sentences: int) -> list[TokenProbs]:
+    """Each sentence's real tokens in order with their probabilities; a token that two
+    overlapping windows hold keeps the higher probability, as the sentence score does."""
+    by_sentence: list[dict[tuple[int, int], np.ndarray]] = [{} for _ in range(n_sentences)]
+    for offsets, owner, probs in zip(offset_mapping, owners, window_tokens, strict=True):
+        tokens = by_sentence[owner]
+        for (start, end), row in zip(offsets, probs, strict=True):
+            if end > start:  # special tokens have no characters
+                key = (start, end)
+                tokens[key] = np.maximum(tokens[key], row) if key in tokens else row
+    merged = []
+    for tokens in by_sentence:
+        keys = sorted(tokens)
+        offsets = np.array(keys, dtype=np.int64).reshape(len(keys), 2)
+        width = next(iter(tokens.values())).shape[0] if tokens else 0
+        rows = np.stack([tokens[k] for k in keys]) if keys else np.zeros((0, width), np.float32)
+        merged.append((offsets, rows))
+    return merged
 
 
 def load_scorer(folder: str | Path) -> tuple[ModelMeta, BaselineScorer | TransformerScorer]:

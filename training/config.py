@@ -72,6 +72,9 @@ class TransformerConfig(CommonConfig):
     pos_weight_max: float = option(
         10.0, "cap of the per-technique positive weight in the loss (1 disables weighting)"
     )
+    span_loss_weight: float = option(
+        1.0, "weight of the span head's token loss beside the sentence loss (0: no span head)"
+    )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
 
 

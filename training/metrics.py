@@ -57,4 +57,9 @@ def metrics_table(metrics: dict[str, float], techniques: list[str]) -> str:
         f"{metrics['micro_f1']:6.3f}"
     )
     lines.append(f"macro-F1 {metrics['macro_f1']:.3f}   any-technique F1 {metrics['any_f1']:.3f}")
+    if "si_f1" in metrics:
+        lines.append(
+            f"spans: SI F1 {metrics['si_f1']:.3f}   FLC F1 {metrics['flc_f1']:.3f}   "
+            f"TC micro-F1 {metrics['tc_micro_f1']:.3f}"
+        )
     return "\n".join(lines)

@@ -22,7 +22,8 @@ from training.config import BaselineConfig, TransformerConfig, config_params
 from training.metrics import HEADLINE, compute_metrics, metrics_table
 from training.plots import log_plots
 from training.registry import register
-from training.thresholds import tune_any_threshold, tune_thresholds
+from training.span_scores import SPAN_METRICS, span_metrics
+from training.thresholds import tune_any_threshold, tune_span_thresholds, tune_thresholds
 
 
 @dataclass
@@ -59,14 +60,15 @@ def log_inputs(splits_by_spec: dict[str, dict[str, list[dict]]]) -> dict[str, st
     return digests
 
 
-def fit(config, dataset, techniques: list[str], folder: Path) -> np.ndarray | None:
-    """Fit a model folder; the transformer also returns its dev probabilities (it scores
-    dev while choosing the best epoch, through the prediction-time scorer)."""
+def fit(config, dataset, techniques: list[str], folder: Path) -> tuple:
+    """Fit a model folder. The transformer also returns its dev probabilities, per
+    sentence and per token: it scores dev while choosing the best epoch, through the
+    prediction-time scorer. The baseline returns (None, None)."""
     if isinstance(config, BaselineConfig):
         from training.baseline import fit_baseline
 
         fit_baseline(*split_arrays(dataset["train"]), config, techniques, folder)
-        return None
+        return None, None
     from training.transformer import fine_tune
 
     return fine_tune(
@@ -78,17 +80,22 @@ def fit(config, dataset, techniques: list[str], folder: Path) -> np.ndarray | No
     )
 
 
-def per_source(
-    decisions: np.ndarray, targets: np.ndarray, mask: np.ndarray, sources: list[str], techniques
-) -> dict[str, dict[str, float]]:
-    """Headline metrics of each source's sentences alone: a mixed table flatters PTC with
-    the corpus's easier sentences."""
-    sources_array = np.array(sources)
+def per_source(predictor, records: list[dict], probs, tokens, targets, mask) -> dict:
+    """Headline and span metrics of each source's sentences alone: a mixed table flatters
+    PTC with the corpus's easier sentences."""
+    sources = np.array([r["source"] for r in records])
     out = {}
     for source in sorted(set(sources)):
-        rows = sources_array == source
-        metrics = compute_metrics(decisions[rows], targets[rows], mask[rows], techniques)
+        rows = np.flatnonzero(sources == source)
+        metrics = compute_metrics(
+            predictor.decide(probs[rows]), targets[rows], mask[rows], predictor.techniques
+        )
         out[source] = {k: metrics[k] for k in HEADLINE}
+        if tokens is not None:
+            spans = span_metrics(
+                predictor, [records[i] for i in rows], probs[rows], [tokens[i] for i in rows]
+            )
+            out[source].update({k: spans[k] for k in SPAN_METRICS})
     return out
 
 
@@ -125,7 +132,7 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             digests = log_inputs(splits_by_spec)
 
             started = time.perf_counter()
-            dev_probs = fit(config, dataset, techniques, folder)
+            dev_probs, dev_tokens = fit(config, dataset, techniques, folder)
             train_seconds = time.perf_counter() - started
 
             # Thresholds and metrics go through the same Predictor that scoring uses.
@@ -138,18 +145,26 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             meta = load_meta(folder)
             meta.thresholds = {t: float(v) for t, v in zip(techniques, thresholds, strict=True)}
             meta.any_threshold = any_threshold
+            if dev_tokens is not None:
+                span_thresholds = tune_span_thresholds(dev_tokens, dataset["dev"])
+                meta.span_thresholds = dict(
+                    zip(techniques, map(float, span_thresholds), strict=True)
+                )
             save_meta(folder, meta)
             predictor = Predictor(folder)  # with the tuned rule, as scoring will load it
             dev_metrics = compute_metrics(predictor.decide(dev_probs), dev_y, dev_mask, techniques)
 
             test_texts, test_y, test_mask = split_arrays(dataset["test"])
             started = time.perf_counter()
-            test_probs = predictor.predict_proba(test_texts)
+            test_probs, test_tokens = predictor.predict(test_texts)
             throughput = len(test_texts) / max(time.perf_counter() - started, 1e-9)
             test_pred = predictor.decide(test_probs)
             test_metrics = compute_metrics(test_pred, test_y, test_mask, techniques)
+            test_records = [r for parts in splits_by_spec.values() for r in parts["test"]]
+            if test_tokens is not None:
+                test_metrics.update(span_metrics(predictor, test_records, test_probs, test_tokens))
             sources = per_source(
-                test_pred, test_y, test_mask, list(dataset["test"]["source"]), techniques
+                predictor, test_records, test_probs, test_tokens, test_y, test_mask
             )
 
             mlflow.log_metrics(test_metrics)
@@ -158,6 +173,10 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
                 {f"{source}/{k}": v for source, m in sources.items() for k, v in m.items()}
             )
             mlflow.log_metrics({f"threshold/{t}": v for t, v in meta.thresholds.items()})
+            if meta.span_thresholds:
+                mlflow.log_metrics(
+                    {f"span_threshold/{t}": v for t, v in meta.span_thresholds.items()}
+                )
             mlflow.log_metric("any_threshold", any_threshold)
             mlflow.log_metrics(
                 {"train_seconds": train_seconds, "score_sentences_per_second": throughput}
@@ -198,8 +217,7 @@ def report(result: TrainResult, registered_model: str) -> str:
     if len(result.source_metrics) > 1:
         lines.append("each source's test sentences alone:")
         lines += [
-            f"  {source:12s} micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-            f"any-technique F1 {m['any_f1']:.3f}"
+            f"  {source:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items())
             for source, m in result.source_metrics.items()
         ]
     lines += [

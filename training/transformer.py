@@ -36,6 +36,7 @@ from model.classifier import MeanPoolingClassifier
 from model.decision import decide
 from model.meta import ModelMeta, save_meta
 from model.scorers import TransformerScorer
+from model.spans import token_targets
 from training.config import TransformerConfig
 from training.metrics import compute_metrics
 from training.thresholds import tune_thresholds
@@ -71,16 +72,50 @@ def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float) -> torch
 
 
 class MaskedTrainer(Trainer):
-    def __init__(self, *args, pos_weight: torch.Tensor, **kwargs):
+    """The Trainer with the masked loss: sentence BCE plus, with a span head, the token
+    BCE (weighted by `span_weight`) over the real tokens and the techniques the record's
+    source annotates."""
+
+    def __init__(self, *args, pos_weight: torch.Tensor, span_weight: float, **kwargs):
         super().__init__(*args, **kwargs)
         self.pos_weight = pos_weight
+        self.span_weight = span_weight
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
         labels, mask = inputs.pop("labels"), inputs.pop("label_mask")
+        token_labels, token_mask = inputs.pop("token_labels"), inputs.pop("token_mask")
         outputs = model(**inputs)
-        loss = masked_bce(outputs.logits, labels, mask, self.pos_weight.to(labels.device))
+        pos_weight = self.pos_weight.to(labels.device)
+        loss = masked_bce(outputs.logits, labels, mask, pos_weight)
+        if outputs.token_logits is not None and self.span_weight > 0:
+            cells = token_mask.unsqueeze(-1) * mask.unsqueeze(1)
+            loss = loss + self.span_weight * masked_bce(
+                outputs.token_logits, token_labels, cells, pos_weight
+            )
         return (loss, outputs) if return_outputs else loss
+
+
+def span_collator(tokenizer, n_techniques: int):
+    """Pads a batch as DataCollatorWithPadding does, plus the token targets: (batch,
+    tokens, techniques) 0/1 and a (batch, tokens) mask of real tokens."""
+    pad = DataCollatorWithPadding(tokenizer)
+
+    def collate(features: list[dict]) -> dict:
+        targets = [f.pop("token_labels") for f in features]
+        real = [f.pop("token_mask") for f in features]
+        batch = pad(features)
+        length = batch["input_ids"].shape[1]
+        token_labels = torch.zeros(len(features), length, n_techniques)
+        token_mask = torch.zeros(len(features), length)
+        for i, (rows, keep) in enumerate(zip(targets, real, strict=True)):
+            if rows:
+                token_labels[i, : len(rows)] = torch.tensor(rows)
+            token_mask[i, : len(keep)] = torch.tensor(keep, dtype=torch.float32)
+        batch["token_labels"], batch["token_mask"] = token_labels, token_mask
+        return batch
+
+    return collate
 
 
 class BestEpoch:
@@ -92,12 +127,14 @@ class BestEpoch:
         self.score = -1.0
         self.state: dict[str, torch.Tensor] | None = None
         self.probs: np.ndarray | None = None
+        self.tokens: list | None = None
         self.epochs_without_gain = 0
 
-    def update(self, score: float, model: torch.nn.Module, probs: np.ndarray) -> bool:
-        """Record an epoch; True when training should stop."""
+    def update(self, score: float, model: torch.nn.Module, probs: np.ndarray, tokens=None) -> bool:
+        """Record an epoch (its dev probabilities, and per-token ones with a span head);
+        True when training should stop."""
         if score > self.score:
-            self.score, self.probs = score, probs
+            self.score, self.probs, self.tokens = score, probs, tokens
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             self.epochs_without_gain = 0
         else:
@@ -121,14 +158,14 @@ class DevScore(TrainerCallback):
         self.best = BestEpoch(patience)
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
-        probs = self.scorer.predict_proba(self.texts)
+        probs, tokens = self.scorer.predict(self.texts)
         thresholds = tune_thresholds(probs, self.targets, self.mask)
         metrics = compute_metrics(
             decide(probs, thresholds), self.targets, self.mask, self.techniques
         )
         epoch = round(state.epoch or 0)
         self.log({f"epoch/dev_{k}": metrics[k] for k in ("micro_f1", "macro_f1", "any_f1")}, epoch)
-        if self.best.update(metrics["micro_f1"], model, probs):
+        if self.best.update(metrics["micro_f1"], model, probs, tokens):
             control.should_training_stop = True
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
@@ -173,18 +210,38 @@ def fine_tune(
     techniques: list[str],
     folder: Path,
     log_epoch=lambda metrics, step: None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, list | None]:
     """Fine-tune on `dataset["train"]`, select on `dataset["dev"]`, write a model folder;
-    returns the best epoch's dev probabilities (what the saved model gives on dev)."""
+    returns the best epoch's dev probabilities, per sentence and (with a span head) per
+    token: what the saved model gives on dev."""
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     set_seed(config.seed)
     base = resolve_base_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = MeanPoolingClassifier.from_encoder(base, len(techniques))
+    spans = config.span_loss_weight > 0
+    model = MeanPoolingClassifier.from_encoder(base, len(techniques), spans=spans)
 
     def tokenize(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=config.max_length)
+        encoded = tokenizer(
+            batch["text"],
+            truncation=True,
+            max_length=config.max_length,
+            return_offsets_mapping=True,
+        )
+        offsets = encoded.pop("offset_mapping")
+        encoded["token_labels"] = [
+            token_targets(o, list(zip(k, s, e, strict=True)), len(techniques)).tolist()
+            for o, k, s, e in zip(
+                offsets,
+                batch["span_technique"],
+                batch["span_start"],
+                batch["span_end"],
+                strict=True,
+            )
+        ]
+        encoded["token_mask"] = [[float(end > start) for start, end in o] for o in offsets]
+        return encoded
 
     train_split = dataset["train"]
     train = train_split.map(
@@ -218,7 +275,7 @@ def fine_tune(
             save_strategy="no",
             logging_strategy="epoch",
             train_sampling_strategy="group_by_length",
-            label_names=["labels", "label_mask"],
+            label_names=["labels", "label_mask", "token_labels", "token_mask"],
             remove_unused_columns=False,
             seed=config.seed,
             data_seed=config.seed,
@@ -230,10 +287,11 @@ def fine_tune(
             args=args,
             train_dataset=train,
             processing_class=tokenizer,
-            data_collator=DataCollatorWithPadding(tokenizer),
+            data_collator=span_collator(tokenizer, len(techniques)),
             optimizers=(optimizer, None),
             callbacks=[dev_score, TrainLossLogger(log_epoch)],
             pos_weight=positive_weights(targets, mask, config.pos_weight_max),
+            span_weight=config.span_loss_weight,
         )
         trainer.train()
     model.save(folder)
@@ -248,4 +306,4 @@ def fine_tune(
             max_length=config.max_length,
         ),
     )
-    return dev_score.best.probs
+    return dev_score.best.probs, dev_score.best.tokens

@@ -1,0 +1,81 @@
+"""Technique spans inside a sentence: token targets for training, and decoding token
+probabilities back to character spans.
+
+The span head gives every token one probability per technique (spans may overlap). A
+technique's span is a run of consecutive tokens at or over its span threshold, from the
+first token's first character to the last token's last one, so `text[start:end]` is
+always a slice of the sentence. Its probability is the highest of its tokens'.
+
+Sentence and span decisions agree: a span is shown only for a technique the sentence
+reports, and a reported technique with no token over its span threshold still shows its
+most likely run (the best token and its neighbours within `RUN_SHARE` of it), so a
+reader always sees where the model looked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RUN_SHARE = 0.5  # a fallback run keeps neighbours at >= half the best token's probability
+
+
+def token_targets(
+    offsets: list[tuple[int, int]], spans: list[tuple[int, int, int]], n_techniques: int
+) -> np.ndarray:
+    """(tokens, techniques) 0/1: a token is in a span when they share a character.
+
+    `offsets` are each token's (start, end) in the sentence, (0, 0) for special tokens;
+    `spans` are (technique index, start, end) in the sentence."""
+    targets = np.zeros((len(offsets), n_techniques), dtype=np.float32)
+    for i, (start, end) in enumerate(offsets):
+        if end > start:
+            for technique, s_start, s_end in spans:
+                if start < s_end and s_start < end:
+                    targets[i, technique] = 1.0
+    return targets
+
+
+def runs(above: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True values."""
+    edges = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
+def best_run(probs: np.ndarray) -> tuple[int, int]:
+    """The most likely token and its neighbours within RUN_SHARE of its probability."""
+    best = int(np.argmax(probs))
+    first = last = best
+    floor = probs[best] * RUN_SHARE
+    while first > 0 and probs[first - 1] >= floor:
+        first -= 1
+    while last + 1 < len(probs) and probs[last + 1] >= floor:
+        last += 1
+    return first, last
+
+
+def decode_spans(
+    token_probs: np.ndarray,
+    offsets: np.ndarray,
+    thresholds: np.ndarray,
+    reported: np.ndarray | None = None,
+) -> list[tuple[int, int, int, float]]:
+    """(technique index, start, end, probability) of each span in one sentence.
+
+    `token_probs` is (tokens, techniques) for the sentence's real tokens in order and
+    `offsets` their (start, end). With `reported` (a boolean per technique: the
+    sentence's decisions) only those techniques get spans, each at least its best run;
+    without it, every run over its threshold (what the span metrics score)."""
+    spans = []
+    if not len(token_probs):
+        return spans
+    for k in range(token_probs.shape[1]):
+        if reported is not None and not reported[k]:
+            continue
+        column = token_probs[:, k]
+        found = runs(column >= thresholds[k])
+        if not found and reported is not None:
+            found = [best_run(column)]
+        for first, last in found:
+            prob = float(column[first : last + 1].max())
+            spans.append((k, int(offsets[first][0]), int(offsets[last][1]), prob))
+    return sorted(spans, key=lambda span: (span[1], span[2], span[0]))

@@ -1,0 +1,75 @@
+"""The span metrics of a model's output on labeled records: SI, FLC and TC.
+
+Gold spans are the records' spans (PTC's are clipped to the sentence that holds them, as
+the importer stores them); predicted spans are what `Predictor.score` shows, offsets into
+the document. A prediction of a technique the record's source does not annotate (PTC:
+`unsupported_claim`, `denial`) is left out, as the sentence metrics mask it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from data.records import annotated_techniques
+from data.span_metrics import Span, flc_scores, si_scores, tc_scores
+from model.decision import OFF
+
+SPAN_METRICS = ("si_f1", "flc_f1", "tc_micro_f1")
+
+
+def gold_spans(records: list[dict]) -> list[Span]:
+    return [
+        (r["doc_id"], s["technique"], s["start"], s["end"]) for r in records for s in r["spans"]
+    ]
+
+
+def predicted_spans(predictor, records: list[dict], probs, tokens, gated: bool) -> list[Span]:
+    """The spans shown for each record: of its reported techniques (`gated`, what a user
+    sees), or every run over its span threshold."""
+    decided = predictor.decide(probs)
+    spans = []
+    for record, over, sentence_tokens in zip(records, decided, tokens, strict=True):
+        annotated = set(annotated_techniques(record["source"]))
+        for span in predictor.spans(
+            record["text"], record["start"], sentence_tokens, over if gated else None
+        ):
+            if span["technique"] in annotated:
+                spans.append((record["doc_id"], span["technique"], span["start"], span["end"]))
+    return spans
+
+
+def technique_of_each_gold_span(predictor, records: list[dict], tokens) -> list[str]:
+    """TC: for each gold span, the annotated technique with the highest mean token
+    probability inside it."""
+    techniques = predictor.techniques
+    guesses = []
+    for record, (offsets, token_probs) in zip(records, tokens, strict=True):
+        allowed = np.array([t in annotated_techniques(record["source"]) for t in techniques])
+        for span in record["spans"]:
+            start, end = span["start"] - record["start"], span["end"] - record["start"]
+            inside = (offsets[:, 0] < end) & (offsets[:, 1] > start)
+            scores = token_probs[inside].mean(axis=0) if inside.any() else np.zeros(len(allowed))
+            guesses.append(techniques[int(np.argmax(np.where(allowed, scores, -OFF)))])
+    return guesses
+
+
+def span_outcomes(predictor, records: list[dict], probs, tokens, gated: bool = True):
+    """(gold spans, predicted spans, technique given to each gold span): what the span
+    metrics score; lists from several folds can be pooled before scoring."""
+    return (
+        gold_spans(records),
+        predicted_spans(predictor, records, probs, tokens, gated),
+        technique_of_each_gold_span(predictor, records, tokens),
+    )
+
+
+def score_outcomes(gold: list[Span], predicted: list[Span], guesses: list[str]) -> dict:
+    """SI and FLC precision, recall, F1 and TC micro-F1."""
+    metrics = {**si_scores(gold, predicted), **flc_scores(gold, predicted)}
+    metrics["tc_micro_f1"] = tc_scores(gold, guesses)["tc_micro_f1"]
+    return metrics
+
+
+def span_metrics(predictor, records: list[dict], probs, tokens, gated: bool = True) -> dict:
+    """The span metrics of the model's spans on `records`."""
+    return score_outcomes(*span_outcomes(predictor, records, probs, tokens, gated))
