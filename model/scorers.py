@@ -91,14 +91,18 @@ class TransformerScorer:
         rows = [position[s] for s in sentences]
         if not self.has_spans:
             return probs[rows], None
-        merged = merge_windows(encoded["offset_mapping"], owners, window_tokens, len(unique))
+        merged = merge_windows(
+            encoded["offset_mapping"], owners, window_tokens, len(unique), n_labels
+        )
         return probs[rows], [merged[i] for i in rows]
 
 
 TokenProbs = tuple[np.ndarray, np.ndarray]  # (tokens, 2) offsets and (tokens, techniques)
 
 
-def merge_windows(offset_mapping, owners, window_tokens, n_sentences: int) -> list[TokenProbs]:
+def merge_windows(
+    offset_mapping, owners, window_tokens, n_sentences: int, n_labels: int
+) -> list[TokenProbs]:
     """Each sentence's real tokens in order with their probabilities; a token that two
     overlapping windows hold keeps the higher probability, as the sentence score does."""
     by_sentence: list[dict[tuple[int, int], np.ndarray]] = [{} for _ in range(n_sentences)]
@@ -112,8 +116,7 @@ def merge_windows(offset_mapping, owners, window_tokens, n_sentences: int) -> li
     for tokens in by_sentence:
         keys = sorted(tokens)
         offsets = np.array(keys, dtype=np.int64).reshape(len(keys), 2)
-        width = next(iter(tokens.values())).shape[0] if tokens else 0
-        rows = np.stack([tokens[k] for k in keys]) if keys else np.zeros((0, width), np.float32)
+        rows = np.stack([tokens[k] for k in keys]) if keys else np.zeros((0, n_labels), np.float32)
         merged.append((offsets, rows))
     return merged
 
