@@ -104,6 +104,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     connect()
     predictor = Predictor.load(args.model)
     model_name = f"{describe(args.model)} ({predictor.meta.family})"
+    if not predictor.has_spans:
+        print(
+            f"note: {model_name} has no span head (the baseline, or a transformer trained "
+            "before spans existed): sentences are scored, their spans are empty",
+            file=sys.stderr,
+        )
     summary = score_inputs(
         args.inputs,
         predictor,

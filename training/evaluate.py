@@ -23,6 +23,7 @@ from model.resolve import describe, model_uri, registered_version, resolve_model
 from training import tracking
 from training.metrics import compute_metrics, metrics_table
 from training.plots import log_plots
+from training.span_scores import span_metrics
 
 PREDICTIONS_ARTIFACT = "predictions.npz"
 
@@ -135,10 +136,12 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     # 0/1 matrices, as the comparison and the saved predictions use them
     gold = (np.array(dataset["labels"]) > 0.5).astype(np.int8).reshape(len(texts), -1)
     mask = np.array(dataset["label_mask"], dtype=np.int8).reshape(len(texts), -1)
-    probs = predictor.predict_proba(texts)
+    probs, tokens = predictor.predict(texts)
     techniques = predictor.techniques
     pred = predictor.decide(probs).astype(np.int8)
     metrics = compute_metrics(pred, gold, mask, techniques)
+    if tokens is not None:  # a span head: SI, FLC and TC too, under fixed names
+        metrics.update(span_metrics(predictor, data.records, probs, tokens))
     doc_ids = np.array([r["doc_id"] for r in data.records])
     mlflow.set_experiment(data.experiment)
     family = predictor.meta.family

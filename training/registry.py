@@ -31,6 +31,15 @@ PYFUNC_FILE = Path(model_package.__file__).with_name("pyfunc_model.py")
 def signature(techniques: list[str]) -> ModelSignature:
     """Text in; per document its techniques and sentences out, as real lists and objects
     (the shape of `propscan score`'s JSONL), so REST clients get JSON, not JSON in strings."""
+    span = Object(
+        [
+            Property("technique", "string"),
+            Property("start", "long"),
+            Property("end", "long"),
+            Property("text", "string"),
+            Property("probability", "double"),
+        ]
+    )
     sentence = Object(
         [
             Property("sent_idx", "long"),
@@ -39,6 +48,7 @@ def signature(techniques: list[str]) -> ModelSignature:
             Property("text", "string"),
             Property("techniques", Array("string")),
             Property("probabilities", Object([Property(t, "double") for t in techniques])),
+            Property("spans", Array(span)),
         ]
     )
     return ModelSignature(

@@ -1,0 +1,97 @@
+"""Technique spans: token targets, decoding, the span head's output and its model folder."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from model.classifier import SPAN_HEAD_FILE
+from model.meta import META_FILE
+from model.predictor import Predictor
+from model.spans import decode_spans, token_targets
+
+# "Corrupt elites lie." tokens: Corrupt 0-7, elites 8-14, lie 15-18, . 18-19
+OFFSETS = np.array([(0, 7), (8, 14), (15, 18), (18, 19)])
+
+
+def test_a_token_is_in_a_span_when_they_share_a_character():
+    spans = [(1, 3, 14), (0, 18, 19)]  # technique 1 over "rupt elites", technique 0 over "."
+    targets = token_targets([(0, 0), *OFFSETS.tolist(), (0, 0)], spans, 2)
+    assert targets[:, 1].tolist() == [0, 1, 1, 0, 0, 0]  # special tokens never
+    assert targets[:, 0].tolist() == [0, 0, 0, 0, 1, 0]
+
+
+def test_runs_over_the_threshold_become_character_spans():
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.3], [0.7, 0.1]])
+    spans = decode_spans(probs, OFFSETS, np.array([0.5, 0.5]))
+    # technique 0: tokens 0-1 (0..14, max 0.9) and token 3 (18..19); technique 1: nothing
+    assert spans == [(0, 0, 14, 0.9), (0, 18, 19, 0.7)]
+
+
+def test_a_reported_technique_always_shows_its_most_likely_run():
+    probs = np.array([[0.1, 0.1], [0.3, 0.2], [0.2, 0.3], [0.05, 0.1]])
+    reported = np.array([True, False])
+    spans = decode_spans(probs, OFFSETS, np.array([0.5, 0.5]), reported)
+    # nothing reaches 0.5; the best token (elites, 0.3) and neighbours >= 0.15 (Corrupt is
+    # 0.1: out; lie 0.2: in) make the run 8..18; technique 1 is not reported: no span
+    assert spans == [(0, 8, 18, pytest.approx(0.3))]
+
+
+@pytest.fixture(scope="module")
+def predictor(trained):
+    return Predictor(trained["transformer"].folder)
+
+
+def test_spans_index_the_input_and_match_the_reported_techniques(predictor):
+    text = (
+        "Headline\n\nThe corrupt elites have betrayed every one of us, again and again. "
+        "Everyone knows the truth. The council meets on Tuesday."
+    )
+    (doc,) = predictor.score([text])
+    assert predictor.has_spans
+    for sentence in doc:
+        for span in sentence["spans"]:
+            assert text[span["start"] : span["end"]] == span["text"]
+            assert sentence["start"] <= span["start"] < span["end"] <= sentence["end"]
+        assert {s["technique"] for s in sentence["spans"]} == set(sentence["techniques"])
+
+
+def test_a_folder_without_a_span_head_scores_with_empty_spans(predictor, tmp_path):
+    folder = tmp_path / "old"
+    shutil.copytree(predictor.folder, folder)
+    (folder / SPAN_HEAD_FILE).unlink()
+    meta = json.loads((folder / META_FILE).read_text())
+    meta["span_thresholds"] = None
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2))
+    old = Predictor(folder)
+    (doc,) = old.score(["They lie. Everyone knows it."])
+    assert not old.has_spans and all(s["spans"] == [] for s in doc)
+    expected = predictor.predict_proba([s["text"] for s in doc])
+    np.testing.assert_allclose(
+        [list(s["probabilities"].values()) for s in doc], expected, atol=1e-4
+    )
+
+
+def test_a_malformed_span_section_names_file_and_line(predictor, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(predictor.folder, folder)
+    meta = json.loads((folder / META_FILE).read_text())
+    meta["span_thresholds"]["doubt"] = "high"
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2))
+    line = next(
+        i
+        for i, row in enumerate((folder / META_FILE).read_text().splitlines(), 1)
+        if "span_thresholds" in row
+    )
+    with pytest.raises(ValueError, match=rf"{META_FILE}:{line}: span_thresholds of doubt"):
+        Predictor(folder)
+
+
+def test_training_logs_span_metrics_and_thresholds(trained):
+    metrics = MlflowClient().get_run(trained["transformer"].run_id).data.metrics
+    assert {"si_f1", "flc_f1", "tc_micro_f1"} <= set(metrics)
+    assert all(0 <= metrics[k] <= 1 for k in ("si_f1", "flc_f1", "tc_micro_f1"))
+    assert "span_threshold/name_calling" in metrics
+    assert "si_f1" not in MlflowClient().get_run(trained["baseline"].run_id).data.metrics
