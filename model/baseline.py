@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.meta import ModelMeta, save_meta
+from model.meta import ModelMeta, save_untuned_meta
 
 VOCABULARY_FILE = "vocabulary.json"
 ARRAYS_FILE = "weights.npz"
@@ -37,15 +37,8 @@ def save_baseline(
     vocabulary = {term: int(idx) for term, idx in vectorizer.vocabulary_.items()}
     (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary), encoding="utf-8")
     np.savez(folder / ARRAYS_FILE, idf=vectorizer.idf_, coef=coef, intercept=intercept)
-    save_meta(
-        folder,
-        ModelMeta(
-            family="baseline",
-            techniques=list(techniques),
-            thresholds={t: 0.5 for t in techniques},
-            extra={"vectorizer": {**vectorizer_params, "ngram_range": list(ngram_range)}},
-        ),
-    )
+    vectorizer_json = {**vectorizer_params, "ngram_range": list(ngram_range)}
+    save_untuned_meta(folder, "baseline", techniques, extra={"vectorizer": vectorizer_json})
 
 
 class BaselineScorer:

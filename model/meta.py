@@ -37,6 +37,13 @@ class ModelMeta:
         return [self.span_thresholds[t] for t in self.techniques]
 
 
+def save_untuned_meta(folder: Path, family: str, techniques: list[str], **fields) -> None:
+    """The metadata of a freshly fitted model: thresholds at 0.5 until training tunes the
+    decision rule on dev."""
+    thresholds = {t: 0.5 for t in techniques}
+    save_meta(folder, ModelMeta(family, list(techniques), thresholds, **fields))
+
+
 def save_meta(folder: Path, meta: ModelMeta) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     (Path(folder) / META_FILE).write_text(json.dumps(asdict(meta), indent=2), encoding="utf-8")

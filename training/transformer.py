@@ -34,7 +34,7 @@ from transformers import (
 
 from model.classifier import MeanPoolingClassifier
 from model.decision import decide
-from model.meta import ModelMeta, save_meta
+from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import token_targets
 from training.config import TransformerConfig
@@ -296,14 +296,11 @@ def fine_tune(
         trainer.train()
     model.save(folder)
     tokenizer.save_pretrained(folder)
-    save_meta(
+    save_untuned_meta(
         folder,
-        ModelMeta(
-            family="transformer",
-            techniques=list(techniques),
-            thresholds={t: 0.5 for t in techniques},
-            base_model=config.base_model,
-            max_length=config.max_length,
-        ),
+        "transformer",
+        techniques,
+        base_model=config.base_model,
+        max_length=config.max_length,
     )
     return dev_score.best.probs, dev_score.best.tokens
