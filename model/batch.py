@@ -81,7 +81,8 @@ def score_inputs(
 
     check_outputs(outputs, html_path, inputs)
     writers = [open_writer(path, resume, list(predictor.techniques)) for path in outputs]
-    done = set.intersection(*(w.done for w in writers)) if writers else set()
+    held = [w.done for w in writers if w.done is not None]  # a .tsv cannot say what it holds
+    done = set.intersection(*held) if held else set()
     error_handle = None
     if errors_path:
         errors_path.parent.mkdir(parents=True, exist_ok=True)

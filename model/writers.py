@@ -13,7 +13,7 @@ import io
 import json
 from pathlib import Path
 
-OUTPUT_SUFFIXES = (".jsonl", ".csv")
+OUTPUT_SUFFIXES = (".jsonl", ".csv", ".tsv")
 
 
 def check_outputs(outputs: list[Path], html_path: Path | None, inputs: list[str]) -> None:
@@ -22,7 +22,7 @@ def check_outputs(outputs: list[Path], html_path: Path | None, inputs: list[str]
         raise ValueError("nothing to write: give --out FILE.jsonl/.csv and/or --html FILE")
     for path in outputs:
         if path.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ValueError(f"{path}: --out must end in .jsonl or .csv")
+            raise ValueError(f"{path}: --out must end in .jsonl, .csv or .tsv (SemEval spans)")
     given = {Path(item).resolve() for item in inputs if item != "-"}
     for path in [*outputs, *([html_path] if html_path else [])]:
         if path.resolve() in given:
@@ -124,7 +124,7 @@ class CsvWriter:
     def __init__(self, path: Path, resume: bool, techniques: list[str]):
         self.path = path
         self.techniques = techniques
-        self.header = ["doc_id", "sent_idx", "start", "end", "text", "techniques"] + [
+        self.header = ["doc_id", "sent_idx", "start", "end", "text", "techniques", "spans"] + [
             f"p_{t}" for t in self.techniques
         ]
         self.done: set[str] = set()
@@ -151,6 +151,7 @@ class CsvWriter:
                     s["end"],
                     s["text"],
                     ";".join(s["techniques"]),
+                    spans_cell(s.get("spans", [])),
                 ]
                 + [s["probabilities"][t] for t in self.techniques]
             )
@@ -162,8 +163,59 @@ class CsvWriter:
         self.handle.close()
 
 
-def open_writer(path: Path, resume: bool, techniques: list[str]) -> JsonlWriter | CsvWriter:
-    """A writer for `path` (checked by `check_outputs`); CSV has a column per technique."""
-    if path.suffix.lower() == ".jsonl":
+def spans_cell(spans: list[dict]) -> str:
+    """A sentence's spans as a spreadsheet reader reads them:
+    `name_calling "corrupt elites" 14-28 0.82; bandwagon "Everyone knows" 40-54 0.61`."""
+    return "; ".join(
+        f'{s["technique"]} "{s["text"]}" {s["start"]}-{s["end"]} {s["probability"]:.2f}'
+        for s in spans
+    )
+
+
+def article_id(doc_id: str) -> str:
+    """PTC's article id from a document id: `folder/article111111` -> `111111`."""
+    return doc_id.rsplit("/", 1)[-1].removesuffix(".txt").removeprefix("article")
+
+
+class SemevalWriter:
+    """Spans in the SemEval-2020 task 11 submission format (data.semeval): a line per
+    span, `article_id<TAB>technique<TAB>start<TAB>end`, PTC technique names, offsets into
+    the article file. It cannot tell which documents it holds (one without spans has no
+    line), so `done` is None: resuming relies on the other outputs, and lines are only
+    appended for documents scored now."""
+
+    done = None
+
+    def __init__(self, path: Path, resume: bool):
+        from data.semeval import ptc_names
+
+        self.names = ptc_names()
+        if resume and path.exists():
+            truncate_partial_line(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("a" if resume else "w", encoding="utf-8", newline="\n")
+
+    def write(self, doc: dict) -> None:
+        article = article_id(doc["id"])
+        lines = [
+            f"{article}\t{self.names[span['technique']]}\t{span['start']}\t{span['end']}\n"
+            for sentence in doc["sentences"]
+            for span in sentence.get("spans", [])
+            if span["technique"] in self.names  # PTC has no unsupported_claim or denial
+        ]
+        self.handle.write("".join(lines))
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def open_writer(path: Path, resume: bool, techniques: list[str]):
+    """A writer for `path` (checked by `check_outputs`): .jsonl a line per document, .csv a
+    row per sentence with a column per technique, .tsv the SemEval spans."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
         return JsonlWriter(path, resume)
+    if suffix == ".tsv":
+        return SemevalWriter(path, resume)
     return CsvWriter(path, resume, techniques)
