@@ -63,6 +63,16 @@ def signature(techniques: list[str]) -> ModelSignature:
     )
 
 
+def requirements() -> list[str]:
+    """propscan's own runtime requirements, for a serving environment (besides propscan).
+
+    Given explicitly, MLflow does not infer them by loading the model once more in a
+    subprocess at every registration."""
+    from importlib.metadata import requires
+
+    return [r for r in requires("propscan") or [] if "extra ==" not in r]
+
+
 def log_model(folder: Path, registered_model: str):
     """Log the model folder as a models-from-code pyfunc and register a new version.
 
@@ -75,6 +85,7 @@ def log_model(folder: Path, registered_model: str):
             python_model=str(PYFUNC_FILE),
             artifacts={MODEL_DIR_ARTIFACT: str(folder)},
             signature=signature(load_meta(folder).techniques),
+            pip_requirements=requirements(),
             registered_model_name=registered_model,
         )
 
