@@ -95,3 +95,34 @@ def test_training_logs_span_metrics_and_thresholds(trained):
     assert all(0 <= metrics[k] <= 1 for k in ("si_f1", "flc_f1", "tc_micro_f1"))
     assert "span_threshold/name_calling" in metrics
     assert "si_f1" not in MlflowClient().get_run(trained["baseline"].run_id).data.metrics
+
+
+def test_scoring_writes_spans_as_a_semeval_submission(predictor, tmp_path):
+    """`--out F.tsv` on a PTC-style folder: every line reads back against its article."""
+    from data.semeval import read_submission
+    from model.batch import score_inputs
+    from model.writers import article_id
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    texts = {
+        "111": "Title\n\nThe corrupt elites lie to you. Everyone knows it.\n",
+        "222": "Only the council met on Tuesday.\n",
+    }
+    for article, text in texts.items():
+        (folder / f"article{article}.txt").write_text(text, encoding="utf-8")
+    out, tsv = tmp_path / "scores.jsonl", tmp_path / "submission.tsv"
+    score_inputs([str(folder)], predictor, [out, tsv], progress=False)
+    spans = read_submission(tsv, texts)  # names FILE:LINE if a span leaves its article
+    shown = [
+        (doc["id"], span)
+        for doc in map(json.loads, out.read_text().splitlines())
+        for sentence in doc["sentences"]
+        for span in sentence["spans"]
+        if span["technique"] not in {"unsupported_claim", "denial"}
+    ]
+    assert len(spans) == len(shown)
+    assert {(s[0], s[2], s[3]) for s in spans} == {
+        (article_id(doc_id), span["start"], span["end"]) for doc_id, span in shown
+    }
+    assert {s[0] for s in spans} <= set(texts)
