@@ -78,6 +78,7 @@ class Predictor:
                             t: round(float(v), 4) for t, v in zip(self.techniques, p, strict=True)
                         },
                     }
+                    | ({"cut": True} if sentence.cut else {})  # see model.segment
                 )
             results.append(doc)
         return results

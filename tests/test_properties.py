@@ -28,12 +28,15 @@ long_lines = st.builds(
 
 
 def check_offsets(text: str) -> None:
+    """Exact offsets, in order, no overlap, and no letter left out of every sentence."""
     previous_end = 0
     for s in segment(text):
         assert text[s.start : s.end] == s.text
         assert s.text and s.text == s.text.strip()
         assert previous_end <= s.start < s.end <= len(text)
+        assert not any(ch.isalpha() for ch in text[previous_end : s.start])
         previous_end = s.end
+    assert not any(ch.isalpha() for ch in text[previous_end:])
 
 
 @FAST
