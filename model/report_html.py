@@ -13,6 +13,7 @@ copies, and every flagged sentence carries them: colour is never the only sign.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import cache
 
@@ -45,6 +46,7 @@ COLOURS = {
     "denial": "#875692",
 }
 FALLBACK_COLOUR = "#999999"
+CSS_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 CSS = """
 :root { color-scheme: light; --ink: #1d2327; --muted: #5f6b73; --line: #dde3e8; }
@@ -224,9 +226,12 @@ def tint(colour: str, strength: float = 0.22) -> str:
 
 
 def colour_css(techniques: tuple[Technique, ...]) -> str:
-    """One class per technique setting --c (strong) and --t (tint) for every element."""
+    """One class per technique setting --c (strong) and --t (tint) for every element. The
+    CSS goes into the page unescaped, so an id that is not a plain name gets no class."""
     return "\n".join(
-        f".t-{t.id} {{ --c: {colour(t.id)}; --t: {tint(colour(t.id))}; }}" for t in techniques
+        f".t-{t.id} {{ --c: {colour(t.id)}; --t: {tint(colour(t.id))}; }}"
+        for t in techniques
+        if CSS_NAME.fullmatch(t.id)
     )
 
 

@@ -49,3 +49,96 @@ def test_segment_offsets_hold_for_any_text(text):
 @given(long_lines)
 def test_segment_offsets_hold_for_long_lines(text):
     check_offsets(text)
+
+
+# Bytes that stress readers: valid and broken UTF-8, BOMs, NULs, quotes, separators.
+byte_pieces = st.one_of(
+    st.binary(max_size=20),
+    st.sampled_from([b"\xef\xbb\xbf", b"\xff", b"\xe9", b"\x00", b'"', b",", b"\r", b"\n",
+                     b"\r\n", b"{", b"}", b'"text": ', b'"id": ', b'\\ud800', b"[[[[", b"text"]),
+    st.text(max_size=10).map(str.encode),
+)  # fmt: skip
+contents = st.lists(byte_pieces, max_size=40).map(b"".join)
+
+
+def read_all(inputs: list[str]) -> list:
+    from model.inputs import Document, InputError, read_inputs
+
+    items = list(read_inputs(inputs))
+    assert all(isinstance(i, Document | InputError) for i in items)
+    return items
+
+
+@FAST
+@given(contents, st.sampled_from(["doc.txt", "rows.jsonl", "rows.csv"]), st.booleans())
+def test_every_reader_turns_any_bytes_into_documents_or_named_errors(data, name, header):
+    import tempfile
+    from pathlib import Path
+
+    from model.inputs import InputError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes((b"id,text\n" if header and name.endswith(".csv") else b"") + data)
+        for item in read_all([str(path)]):
+            if isinstance(item, InputError):
+                assert item.origin.startswith(str(path)) and item.reason
+            else:  # what is read can be written: no lone surrogate in text or id
+                (item.text + item.id).encode("utf-8")
+
+
+@FAST
+@given(contents)
+def test_stdin_turns_any_bytes_into_a_document_or_a_named_error(data):
+    import io
+    import sys
+    from types import SimpleNamespace
+
+    saved = sys.stdin
+    sys.stdin = SimpleNamespace(buffer=io.BytesIO(data))
+    try:
+        [item] = read_all(["-"])
+    finally:
+        sys.stdin = saved
+    assert item.origin == "<stdin>"
+
+
+sentences = st.fixed_dictionaries(
+    {
+        "sent_idx": st.integers(0, 10_000),
+        "start": st.integers(0, 10**9),
+        "end": st.integers(0, 10**9),
+        "text": st.text(),
+        "techniques": st.lists(st.sampled_from(["doubt", "slogans"]), unique=True),
+        "probabilities": st.dictionaries(st.text(max_size=30), st.floats(0, 1), max_size=4),
+    },
+    optional={"cut": st.just(True)},
+)
+documents = st.fixed_dictionaries(
+    {
+        "id": st.text(),
+        "origin": st.text(),
+        "text": st.text(),
+        "sentences": st.lists(sentences, max_size=4),
+    }
+)
+
+
+@FAST
+@given(st.lists(documents, max_size=5, unique_by=lambda d: d["id"]))
+def test_jsonl_output_reads_back_identical(docs):
+    import tempfile
+    from pathlib import Path
+
+    from model.writers import JsonlWriter, read_previous
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "out.jsonl"
+        writer = JsonlWriter(path, resume=False)
+        for doc in docs:
+            writer.write(doc)
+        writer.close()
+        assert read_previous(path) == docs
+        resumed = JsonlWriter(path, resume=True)
+        resumed.close()
+        assert resumed.done == {d["id"] for d in docs}
