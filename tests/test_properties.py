@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +59,10 @@ byte_pieces = st.one_of(
     st.sampled_from([b"\xef\xbb\xbf", b"\xff", b"\xe9", b"\x00", b'"', b",", b"\r", b"\n",
                      b"\r\n", b"{", b"}", b'"text": ', b'"id": ', b'\\ud800', b"[[[[", b"text"]),
     st.text(max_size=10).map(str.encode),
+    st.builds(  # whole JSON rows whose text may hold a lone surrogate escape ("\ud800")
+        lambda chars: b"\n" + json.dumps({"id": "x", "text": "".join(chars)}).encode() + b"\n",
+        st.lists(st.sampled_from(["\ud800", "\udcff", "a", " ", "é", "\x00"]), max_size=5),
+    ),
 )  # fmt: skip
 contents = st.lists(byte_pieces, max_size=40).map(b"".join)
 
