@@ -107,7 +107,7 @@ def csv_rows(handle) -> Iterator[tuple[int, list[str] | csv.Error]]:
         except csv.Error as err:
             yield lineno, err
             continue
-        if cells:  # a blank line
+        if cells:  # a blank line gives none
             yield lineno, cells
 
 
