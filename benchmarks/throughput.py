@@ -10,6 +10,11 @@ mean-pooling network, so its loop is written out here, minus its Python overhead
 comparison is, if anything, generous to it.) Without --model, a MiniLM is fine-tuned for
 a few steps on the corpus first (speed does not depend on how well the weights were
 trained). Target: >= 2x the plain loop and >= 120 sentences per second on 2 cores.
+
+Then long lines: segmenting and scoring (same model), in characters per second, of a
+~5 MB text on one line (words of the first article in random order), with and without
+punctuation, next to the news articles. Linear time keeps the rates of the same order;
+pysbd on the whole line would take hours. --long-mb sets the size (0 skips it).
 """
 
 from __future__ import annotations
@@ -48,11 +53,48 @@ def plain_scoring(predictor, sentences: list[str]) -> None:
             torch.sigmoid(model(**encoded).logits)
 
 
+def one_line(text: str, size: int, punctuation: bool) -> str:
+    """`size` characters of words drawn from `text` on one line, in random order (so that
+    sentences rarely repeat), with or without a full stop every 17 words on average."""
+    import random
+
+    rng = random.Random(0)
+    words = [w.strip(".!?") for w in text.split() if w.strip(".!?")]
+    tokens, total = [], 0
+    while total < size:
+        word = rng.choice(words) + ("." if punctuation and rng.random() < 1 / 17 else "")
+        tokens.append(word)
+        total += len(word) + 1
+    return " ".join(tokens)[:size]
+
+
+def long_lines(predictor, texts: list[str], size: int) -> None:
+    """Characters per second, segmenting and scoring, of long one-line texts and news."""
+    from model.segment import segment
+
+    cases = [
+        ("news articles", texts),
+        (f"{size / 1e6:g} MB one line, punctuated", [one_line(texts[0], size, True)]),
+        (f"{size / 1e6:g} MB one line, no punctuation", [one_line(texts[0], size, False)]),
+    ]
+    for name, docs in cases:
+        chars = sum(map(len, docs))
+        started = time.perf_counter()
+        for doc in docs:
+            segment(doc)
+        seg_rate = chars / (time.perf_counter() - started)
+        started = time.perf_counter()
+        predictor.score(docs)
+        score_rate = chars / (time.perf_counter() - started)
+        print(f"{name:36s} segment {seg_rate:12,.0f} chars/s   score {score_rate:10,.0f} chars/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="fine-tuned propscan transformer folder or URI")
     parser.add_argument("--articles", type=Path, default=DEFAULT_ARTICLES)
     parser.add_argument("--limit", type=int, default=400, help="number of articles")
+    parser.add_argument("--long-mb", type=float, default=5.0, help="size of the long lines")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -99,6 +141,8 @@ def main() -> None:
     print(f"propscan Predictor.predict_proba:       {ours_rate:7.1f} sentences/s")
     print(f"propscan Predictor.score (with segmenting): {end_to_end:7.1f} sentences/s")
     print(f"ratio (propscan / plain): {ours_rate / plain_rate:.2f}x")
+    if args.long_mb > 0:
+        long_lines(predictor, texts, int(args.long_mb * 1e6))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ class Predictor:
                         },
                         "spans": spans,
                     }
+                    | ({"cut": True} if sentence.cut else {})  # see model.segment
                 )
             results.append(doc)
         return results

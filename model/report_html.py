@@ -1,41 +1,52 @@
 """A scoring run as one self-contained HTML page that a reader new to propscan can follow.
 
 The page has no outside references (inline CSS, a few lines of vanilla JS, inline SVG), so
-it can be mailed or archived and opens offline. Every string that came from the user is
-escaped. Article text is rebuilt from sentence offsets, gaps included, so the page reads
-exactly as the original; technique labels are drawn by CSS (`::after`), which keeps them
-out of the text a reader copies.
+it can be mailed or archived and opens offline. It is rendered by Jinja2 with autoescaping:
+every string that came from the user (text, ids, file names, reasons, title, model name)
+is escaped wherever it lands, and the one inline JSON block goes through `tojson`, which
+escapes `<`, `>`, `&` and `'`, so no data can close a `<script>` or `<style>` or open a tag.
+Only the page's own constants (CSS, script) are inserted as is. Article text is rebuilt
+from sentence offsets, gaps included, so the page reads exactly as the original;
+technique labels are drawn by CSS (`::after`), which keeps them out of the text a reader
+copies, and every flagged sentence carries them: colour is never the only sign.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections import Counter
-from html import escape
+from functools import cache
+
+from jinja2 import Environment, StrictUndefined, Template
+from markupsafe import Markup
 
 from data.techniques import Technique, load_techniques
 
-# Fixed per technique id so every report uses the same colours. Strong colours are used
-# for bars, swatches and borders; text sits on a light tint of them (see `tint`).
+# Fixed per technique id so every report uses the same colours: 16 of Kelly's colours of
+# maximum contrast, every pair at least 27 apart in CIE76 deltaE (the former palette had
+# pairs at 14). Strong colours are used for bars, swatches and borders; text sits on a
+# light tint of them (see `tint`), and labels name the technique, so colour is a help,
+# never the only sign.
 COLOURS = {
-    "loaded_language": "#d62728",
-    "name_calling": "#ff7f0e",
-    "repetition": "#c9a800",
-    "exaggeration": "#8c6d31",
-    "doubt": "#2ca02c",
-    "appeal_to_fear": "#9467bd",
-    "flag_waving": "#1f77b4",
-    "causal_oversimplification": "#17becf",
-    "appeal_to_authority": "#e377c2",
-    "black_and_white": "#393b79",
-    "slogans": "#7f7f7f",
-    "thought_terminating_cliche": "#8c564b",
-    "whataboutism": "#bcbd22",
-    "bandwagon": "#637939",
-    "unsupported_claim": "#ad494a",
-    "denial": "#5254a3",
+    "loaded_language": "#be0032",
+    "name_calling": "#e25822",
+    "repetition": "#f6a600",
+    "exaggeration": "#f99379",
+    "doubt": "#008856",
+    "appeal_to_fear": "#654522",
+    "flag_waving": "#0067a5",
+    "causal_oversimplification": "#a1caf1",
+    "appeal_to_authority": "#e68fac",
+    "black_and_white": "#2b3d26",
+    "slogans": "#848482",
+    "thought_terminating_cliche": "#882d17",
+    "whataboutism": "#dcd300",
+    "bandwagon": "#8db600",
+    "unsupported_claim": "#c2b280",
+    "denial": "#875692",
 }
 FALLBACK_COLOUR = "#999999"
+CSS_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 CSS = """
 :root { color-scheme: light; --ink: #1d2327; --muted: #5f6b73; --line: #dde3e8; }
@@ -83,6 +94,9 @@ svg.chart text { font: 12px system-ui, sans-serif; fill: var(--ink); }
 .details tr.over { font-weight: 600; }
 .details td.p { text-align: right; font-variant-numeric: tabular-nums; }
 .top { font-size: .85rem; }
+.failed { border-color: #e6b0b0; background: #fff7f7; }
+.failed table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+.failed td { padding: 2px 8px 2px 0; vertical-align: top; overflow-wrap: anywhere; }
 """
 
 # Click a sentence to toggle a box with all scores; keyboard users press Enter on it.
@@ -137,6 +151,69 @@ HOW_TO_READ = (
 )
 
 
+TEMPLATE = """\
+{%- macro chart(rows, label) -%}
+{%- if not rows -%}<p class="muted">No technique flagged.</p>
+{%- else -%}
+<svg class="chart" role="img" aria-label="{{ label }}" width="620" height="{{ rows|length * 20 }}">
+{%- for row in rows -%}
+<text x="252" y="{{ loop.index0 * 20 + 14 }}" text-anchor="end">{{ row.name }}</text>
+<rect x="260" y="{{ loop.index0 * 20 + 3 }}" width="{{ row.width }}" height="14" rx="2" \
+fill="{{ row.colour }}"/><text x="{{ 266 + row.width }}" y="{{ loop.index0 * 20 + 14 }}">\
+{{ row.count }}</text>
+{%- endfor %}</svg>
+{%- endif -%}
+{%- endmacro -%}
+<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title><style>{{ css }}</style></head>
+<body><main id="top"><h1>{{ title }}</h1>
+<p class="muted">Model: {{ model_name or "not named" }} · \
+propaganda and rhetoric techniques found sentence by sentence</p>
+<section class="howto"><b>How to read this.</b> {{ how_to_read }}</section>
+<section><h2>Summary</h2><div class="stats">
+{%- for label, value in stats %}<div class="stat"><b>{{ value }}</b>{{ label }}</div>{% endfor -%}
+</div><h3 class="muted">Flagged sentences per technique, whole run</h3>
+{{ chart(run_chart, "Flagged sentences per technique, whole run") }}</section>
+{% if errors -%}
+<section class="failed"><h2>Inputs not scored ({{ errors|length }})</h2>
+<p class="muted">These inputs failed and are missing from this report.</p><table>
+{%- for error in errors %}<tr><td>{{ error.origin }}</td><td>{{ error.reason }}</td></tr>\
+{% endfor %}</table></section>
+{% endif -%}
+<section><h2>Techniques</h2><p class="muted">Colour, name and number of flagged sentences \
+in this run; hover a name for its definition.</p><ul class="legend">
+{%- for t in legend %}<li class="t-{{ t.id }}" title="{{ t.name }}: {{ t.definition }}">\
+<span class="sw"></span><span class="name">{{ t.name }}</span><span class="n">{{ t.count }}</span>\
+</li>{% endfor %}</ul></section>
+{% if not documents -%}
+<section><h2>Articles</h2><p>No documents.</p></section>
+{%- else -%}
+<section class="toc"><h2>Articles</h2><ol>
+{%- for doc in documents %}<li><a href="#doc-{{ loop.index }}">{{ doc.id }}</a> \
+<span class="muted">{{ doc.flagged }} of {{ doc.sentences }} sentences flagged</span></li>\
+{% endfor %}</ol></section>
+{%- endif %}
+{% for doc in documents -%}
+<article id="doc-{{ loop.index }}"><h2>{{ doc.id }}</h2>
+<p class="muted">{{ doc.sentences }} sentences, {{ doc.flagged }} flagged</p>
+{{ chart(doc.chart, "Techniques in " ~ doc.id) }}<div class="text">
+{%- for text, s in doc.parts -%}
+{%- if s is none -%}{{ text }}
+{%- elif not s.found -%}<span class="s" data-p="{{ s.data }}">{{ text }}</span>
+{%- else -%}<span class="s hl t-{{ s.found[0] }}" tabindex="0" data-p="{{ s.data }}" \
+data-t="{{ s.found|join(" ") }}" title="{{ s.tip }}">{{ text }}
+{%- for id, label in s.labels %}<span class="tag t-{{ id }}" data-label="{{ label }}"></span>\
+{% endfor %}</span>
+{%- endif -%}
+{%- endfor -%}
+</div><a class="top" href="#top">back to top</a></article>
+{% endfor -%}
+</main><script type="application/json" id="techniques">{{ inventory|tojson }}</script>
+<script>{{ script }}</script></body></html>
+"""
+
+
 def colour(technique_id: str) -> str:
     """The technique's fixed colour (grey for an id the inventory does not know)."""
     return COLOURS.get(technique_id, FALLBACK_COLOUR)
@@ -149,9 +226,12 @@ def tint(colour: str, strength: float = 0.22) -> str:
 
 
 def colour_css(techniques: tuple[Technique, ...]) -> str:
-    """One class per technique setting --c (strong) and --t (tint) for every element."""
+    """One class per technique setting --c (strong) and --t (tint) for every element. The
+    CSS goes into the page unescaped, so an id that is not a plain name gets no class."""
     return "\n".join(
-        f".t-{t.id} {{ --c: {colour(t.id)}; --t: {tint(colour(t.id))}; }}" for t in techniques
+        f".t-{t.id} {{ --c: {colour(t.id)}; --t: {tint(colour(t.id))}; }}"
+        for t in techniques
+        if CSS_NAME.fullmatch(t.id)
     )
 
 
@@ -171,143 +251,105 @@ def technique_counts(sentences: list[dict]) -> Counter:
     return Counter(t for s in sentences for t in s["techniques"])
 
 
-def bar_chart(counts: Counter, names: dict[str, str], label: str) -> str:
-    """Horizontal bars (inline SVG) of the techniques that occur, most frequent first."""
-    rows = counts.most_common()
-    if not rows:
-        return '<p class="muted">No technique flagged.</p>'
-    height, label_w, bar_w, top = 20, 260, 320, max(counts.values())
-    bars = []
-    for i, (tid, n) in enumerate(rows):
-        y, w = i * height, max(2, round(bar_w * n / top))
-        bars.append(
-            f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">'
-            f"{escape(names.get(tid, tid))}</text>"
-            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{height - 6}" rx="2" '
-            f'fill="{colour(tid)}"/><text x="{label_w + w + 6}" y="{y + 14}">{n}</text>'
-        )
-    return (
-        f'<svg class="chart" role="img" aria-label="{escape(label)}" '
-        f'width="{label_w + bar_w + 40}" height="{len(rows) * height}">{"".join(bars)}</svg>'
-    )
-
-
-def summary(documents: list[dict], techniques: tuple[Technique, ...], counts: Counter) -> str:
-    """Run totals, the how-to-read note, the run-wide chart and the legend."""
-    sentences = [s for d in documents for s in d["sentences"]]
-    n_flagged = count_flagged(sentences)
-    share = f"{n_flagged / len(sentences):.1%}" if sentences else "n/a"
-    stats = [
-        ("documents", f"{len(documents):,}"),
-        ("sentences", f"{len(sentences):,}"),
-        ("sentences flagged", f"{n_flagged:,}"),
-        ("share with any technique", share),
+def chart_rows(counts: Counter, names: dict[str, str]) -> list[dict]:
+    """Bars of the techniques that occur, most frequent first (drawn by the template)."""
+    top = max(counts.values(), default=1)
+    return [
+        {
+            "name": names.get(t, t),
+            "count": n,
+            "colour": colour(t),
+            "width": max(2, round(320 * n / top)),
+        }
+        for t, n in counts.most_common()
     ]
-    cards = "".join(f'<div class="stat"><b>{v}</b>{k}</div>' for k, v in stats)
-    names = {t.id: t.name for t in techniques}
-    return (
-        f'<section class="howto"><b>How to read this.</b> '
-        f"{escape(HOW_TO_READ.format(n=len(techniques)))}</section>"
-        f'<section><h2>Summary</h2><div class="stats">{cards}</div>'
-        f'<h3 class="muted">Flagged sentences per technique, whole run</h3>'
-        f"{bar_chart(counts, names, 'Flagged sentences per technique, whole run')}</section>"
-        f"{legend(techniques, counts)}"
-    )
 
 
-def legend(techniques: tuple[Technique, ...], counts: Counter) -> str:
-    """Every technique's colour and name, its definition on hover, its run count."""
-    items = "".join(
-        f'<li class="t-{t.id}" title="{escape(t.name)}: {escape(t.definition)}">'
-        f'<span class="sw"></span><span class="name">{escape(t.name)}</span>'
-        f'<span class="n">{counts.get(t.id, 0):,}</span></li>'
-        for t in techniques
-    )
-    return (
-        '<section><h2>Techniques</h2><p class="muted">Colour, name and number of flagged '
-        "sentences in this run; hover a name for its definition.</p>"
-        f'<ul class="legend">{items}</ul></section>'
-    )
-
-
-def table_of_contents(documents: list[dict]) -> str:
-    """Links to every article with its flagged/total sentence counts."""
-    if not documents:
-        return "<section><h2>Articles</h2><p>No documents.</p></section>"
-    items = "".join(
-        f'<li><a href="#doc-{i}">{escape(doc["id"])}</a> <span class="muted">'
-        f"{count_flagged(doc['sentences'])} of "
-        f"{len(doc['sentences'])} sentences flagged</span></li>"
-        for i, doc in enumerate(documents, 1)
-    )
-    return f'<section class="toc"><h2>Articles</h2><ol>{items}</ol></section>'
-
-
-def sentence_html(sentence: dict, body: str, techniques: tuple[Technique, ...]) -> str:
-    """One clickable sentence; flagged ones get their colour, a tooltip and labels."""
+def sentence_view(sentence: dict, techniques: tuple[Technique, ...]) -> dict:
+    """What the template shows of one sentence: all its scores, and for a flagged one its
+    techniques (most probable first), tooltip and labels."""
     probs = sentence["probabilities"]
-    data = ",".join(f"{probs.get(t.id, 0.0):.4g}" for t in techniques)
-    found = flagged(sentence)
-    if not found:
-        return f'<span class="s" data-p="{data}">{escape(body)}</span>'
     names = {t.id: t.name for t in techniques}
+    found = flagged(sentence)
     tip = "\n".join(f"{names.get(t, t)}: {probs.get(t, 0.0):.0%}" for t in found)
-    tags = "".join(
-        f'<span class="tag t-{escape(t)}" data-label="{escape(names.get(t, t).split(",")[0])}">'
-        "</span>"
-        for t in found
-    )
-    return (
-        f'<span class="s hl t-{escape(found[0])}" tabindex="0" data-p="{data}" '
-        f'data-t="{escape(" ".join(found))}" title="{escape(tip)}\n(click for all scores)">'
-        f"{escape(body)}{tags}</span>"
-    )
+    return {
+        "data": ",".join(f"{probs.get(t.id, 0.0):.4g}" for t in techniques),
+        "found": found,
+        "tip": f"{tip}\n(click for all scores)",
+        "labels": [(t, names.get(t, t).split(",")[0]) for t in found],
+    }
 
 
-def article_text(doc: dict, techniques: tuple[Technique, ...]) -> str:
-    """The whole document text: sentences as spans, the text between them as is."""
+def article_parts(doc: dict, techniques: tuple[Technique, ...]) -> list[tuple[str, dict | None]]:
+    """The whole document text as (text, sentence view), gaps between sentences as
+    (text, None), so that the page shows every character of the original once."""
     text, parts, cursor = doc["text"], [], 0
     for sentence in sorted(doc["sentences"], key=lambda s: s["start"]):
         start = max(sentence["start"], cursor)  # overlapping offsets must not repeat text
-        parts.append(escape(text[cursor:start]))
-        parts.append(sentence_html(sentence, text[start : sentence["end"]], techniques))
+        parts.append((text[cursor:start], None))
+        parts.append((text[start : sentence["end"]], sentence_view(sentence, techniques)))
         cursor = max(cursor, sentence["end"])
-    parts.append(escape(text[cursor:]))
-    return "".join(parts)
+    parts.append((text[cursor:], None))
+    return [(body, view) for body, view in parts if body or view]
 
 
-def article(index: int, doc: dict, techniques: tuple[Technique, ...]) -> str:
-    """One article: heading, counts, its technique chart and its highlighted text."""
-    sentences = doc["sentences"]
-    n_flagged = count_flagged(sentences)
+def document_view(doc: dict, techniques: tuple[Technique, ...]) -> dict:
     names = {t.id: t.name for t in techniques}
-    chart = bar_chart(technique_counts(sentences), names, f"Techniques in {doc['id']}")
-    return (
-        f'<article id="doc-{index}"><h2>{escape(doc["id"])}</h2>'
-        f'<p class="muted">{len(sentences)} sentences, {n_flagged} flagged</p>{chart}'
-        f'<div class="text">{article_text(doc, techniques)}</div>'
-        '<a class="top" href="#top">back to top</a></article>'
-    )
+    return {
+        "id": doc["id"],
+        "sentences": len(doc["sentences"]),
+        "flagged": count_flagged(doc["sentences"]),
+        "chart": chart_rows(technique_counts(doc["sentences"]), names),
+        "parts": article_parts(doc, techniques),
+    }
+
+
+@cache
+def template() -> Template:
+    return Environment(autoescape=True, undefined=StrictUndefined).from_string(TEMPLATE)
 
 
 def render_report(
-    documents: list[dict], title: str = "propscan report", model_name: str = ""
+    documents: list[dict],
+    title: str = "propscan report",
+    model_name: str = "",
+    errors: list | None = None,
+    techniques: tuple[Technique, ...] | None = None,
 ) -> str:
-    """The full HTML page for scored `documents` (as `Predictor.score` plus id and text)."""
-    techniques = load_techniques()
-    counts = technique_counts([s for d in documents for s in d["sentences"]])
-    inventory = [{"id": t.id, "name": t.name, "colour": colour(t.id)} for t in techniques]
-    inventory_json = json.dumps(inventory).replace("<", "\\u003c")  # cannot close the script
-    model = f"Model: {escape(model_name)}" if model_name else "Model: not named"
-    articles = "".join(article(i, d, techniques) for i, d in enumerate(documents, 1))
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}{colour_css(techniques)}</style></head>"
-        f'<body><main id="top"><h1>{escape(title)}</h1><p class="muted">{model} · '
-        "propaganda and rhetoric techniques found sentence by sentence</p>"
-        f"{summary(documents, techniques, counts)}{table_of_contents(documents)}{articles}</main>"
-        '<script type="application/json" id="techniques">'
-        f"{inventory_json}</script>"
-        f"<script>{SCRIPT}</script></body></html>"
+    """The full HTML page for scored `documents` (as `Predictor.score` plus id and text),
+    listing the inputs that failed (`errors`: objects with `origin` and `reason`).
+    `techniques` defaults to the inventory."""
+    techniques = techniques or load_techniques()
+    sentences = [s for d in documents for s in d["sentences"]]
+    counts = technique_counts(sentences)
+    n_flagged = count_flagged(sentences)
+    names = {t.id: t.name for t in techniques}
+    return template().render(
+        title=title,
+        model_name=model_name,
+        css=Markup(CSS + colour_css(techniques)),  # constants and inventory colours only
+        script=Markup(SCRIPT),
+        how_to_read=HOW_TO_READ.format(n=len(techniques)),
+        stats=[
+            ("documents", f"{len(documents):,}"),
+            ("sentences", f"{len(sentences):,}"),
+            ("sentences flagged", f"{n_flagged:,}"),
+            (
+                "share with any technique",
+                f"{n_flagged / len(sentences):.1%}" if sentences else "n/a",
+            ),
+        ],
+        run_chart=chart_rows(counts, names),
+        errors=errors or [],
+        legend=[
+            {
+                "id": t.id,
+                "name": t.name,
+                "definition": t.definition,
+                "count": f"{counts.get(t.id, 0):,}",
+            }
+            for t in techniques
+        ],
+        documents=[document_view(d, techniques) for d in documents],
+        inventory=[{"id": t.id, "name": t.name, "colour": colour(t.id)} for t in techniques],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import shutil
@@ -10,7 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from data.techniques import technique_ids
+from data.techniques import load_techniques, technique_ids
+from model.inputs import InputError
 from model.report_html import COLOURS, render_report
 
 COUNCIL = """Council's Budget Betrayal
@@ -183,3 +185,108 @@ def test_in_a_real_browser(docs, tmp_path):
     assert "council-budget.txt" in dom and "pipeline-approved" in dom
     box = re.search(r'<span class="details">.*?</table></span>', dom, re.S)
     assert box and box.group(0).count("<tr") == len(technique_ids())
+
+
+def cie76(a: str, b: str) -> float:
+    """Colour difference in CIE L*a*b* (sRGB, D65): about 2.3 is just noticeable."""
+
+    def lab(hex_colour: str) -> tuple[float, float, float]:
+        srgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb]
+        xyz = (
+            (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+            0.2126 * r + 0.7152 * g + 0.0722 * b,
+            (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+        )
+        fx, fy, fz = [t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in xyz]
+        return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+    return sum((p - q) ** 2 for p, q in zip(lab(a), lab(b), strict=True)) ** 0.5
+
+
+def test_technique_colours_are_far_apart():
+    """Every pair of technique colours differs clearly (the old palette had pairs at 14)."""
+    pairs = [(a, b) for a in COLOURS for b in COLOURS if a < b]
+    closest = min(pairs, key=lambda p: cie76(COLOURS[p[0]], COLOURS[p[1]]))
+    assert cie76(COLOURS[closest[0]], COLOURS[closest[1]]) >= 25, closest
+
+
+def test_failed_inputs_are_listed_with_their_reasons(docs):
+    errors = [
+        InputError("in/latin1.txt", "not UTF-8 text (line 1, byte 3)"),
+        InputError("in/rows.csv:7", "empty document"),
+    ]
+    page = render_report(docs, errors=errors)
+    failed = re.search(r'<section class="failed">.*?</section>', page, re.S).group(0)
+    assert "Inputs not scored (2)" in failed
+    assert "<td>in/latin1.txt</td><td>not UTF-8 text (line 1, byte 3)</td>" in failed
+    assert "<td>in/rows.csv:7</td><td>empty document</td>" in failed
+    assert 'class="failed"' not in render_report(docs)
+
+
+HOSTILE = [
+    "<script>document.title='pwned'</script>",
+    "</script><script>document.title='pwned'</script>",
+    "</style><script>document.title='pwned'</script>",
+    '"onerror="document.title=\'pwned\'" x="',
+    "<img src=x onerror=\"document.body.append(Object.assign(document.createElement('p'), "
+    "{id: 'pwned'}))\">",
+    "</textarea></title><svg onload=\"document.title='pwned'\">",
+]
+
+
+def test_hostile_text_ids_and_names_are_shown_never_run(tmp_path):
+    """A report whose every string is an attack: no script of it runs in Chromium, and
+    each attack shows on the page as the text it is."""
+    from data.techniques import Technique
+
+    attack = " ".join(HOSTILE)
+    text = f"{attack}\n{attack} is flagged."
+    sentences = [
+        {"sent_idx": 0, "start": 0, "end": len(attack), "text": attack, "techniques": [],
+         "probabilities": {}},
+        {"sent_idx": 1, "start": len(attack) + 1, "end": len(text), "text": text[len(attack) + 1 :],
+         "techniques": [attack, "doubt"], "probabilities": {attack: 0.9, "doubt": 0.8}},
+    ]  # fmt: skip
+    techniques = (Technique(attack, attack, attack, None, ""), *load_techniques())
+    page = render_report(
+        [{"id": attack, "text": text, "sentences": sentences}],
+        title="report " + HOSTILE[2],
+        model_name=attack,
+        errors=[InputError(attack, attack)],
+        techniques=techniques,
+    )
+    report = tmp_path / "hostile.html"
+    report.write_text(page, encoding="utf-8")
+    dom = run_chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    elements = Elements()
+    elements.feed(dom)
+    assert elements.title == "report " + HOSTILE[2]  # no script set the title
+    assert [t for t, _ in elements.tags].count("script") == 2  # the page's own two
+    attributes = {name for _, attrs in elements.tags for name, _ in attrs}
+    assert not attributes & {"onerror", "onload"}  # no handler became an attribute
+    assert ("id", "pwned") not in {a for _, attrs in elements.tags for a in attrs}
+    shown = " ".join(article_texts(dom))
+    assert all(h in shown for h in HOSTILE)  # shown as text, as written
+    legend = re.search(r'<ul class="legend">.*?</ul>', dom, re.S).group(0)
+    assert html.escape(attack, quote=False) in legend
+
+
+class Elements(HTMLParser):
+    """Every element's tag and attributes, and the page title, as parsed."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, list]] = []
+        self.title, self.in_title = "", False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+        self.in_title = tag == "title"
+
+    def handle_endtag(self, tag):
+        self.in_title = False
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title += data

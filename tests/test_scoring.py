@@ -39,6 +39,7 @@ def test_score_seeds_writes_every_format(trained, tmp_path, capsys):
     assert code == 0
     table = capsys.readouterr().out
     assert "documents scored" in table and "sentences with any technique" in table
+    assert re.search(r"model +models:/propscan@champion\n", table)
     seed = next(SEEDS.glob("*.txt"))
     text = seed.read_text(encoding="utf-8")
     docs = [json.loads(line) for line in (out / "s.jsonl").read_text().splitlines()]
@@ -152,7 +153,7 @@ def test_served_champion_matches_predictor(trained, mlflow_store):
         assert predictions[0]["n_sentences"] == len(expected)
 
 
-def test_a_document_that_breaks_the_model_is_reported_not_fatal(trained, tmp_path):
+def test_a_document_that_breaks_the_model_is_reported_not_fatal(trained, tmp_path, capsys):
     """If scoring itself fails on one document, the others of its batch are still scored."""
     from model.batch import score_inputs
 
@@ -173,6 +174,11 @@ def test_a_document_that_breaks_the_model_is_reported_not_fatal(trained, tmp_pat
     )
     assert [e.origin for e in summary.errors] == [str(folder / "doc2.txt")]
     assert "scoring failed" in summary.errors[0].reason
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert warnings == [
+        "warning: scoring a batch of 5 documents failed (RuntimeError('model failure')); "
+        "scoring them one at a time"
+    ]
     ids = {json.loads(line)["id"] for line in out.read_text().splitlines()}
     assert ids == {"doc0.txt", "doc1.txt", "doc3.txt", "doc4.txt"}
 
@@ -260,3 +266,61 @@ def test_an_unknown_model_version_is_an_error_message(trained, tmp_path, capsys)
     args = ["score", str(source), "--out", str(tmp_path / "o.jsonl"), "--quiet"]
     assert main([*args, "--model", "models:/propscan/999"]) == 2
     assert "propscan: error:" in capsys.readouterr().err
+
+
+def test_a_folder_with_nothing_to_read_says_so_and_fails(trained, tmp_path, capsys):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    for name in ("a.pdf", "b.pdf", "c.png", "d.html", "e.rst"):
+        (folder / name).write_bytes(b"not for propscan")
+    code = main(["score", str(folder), "--out", str(tmp_path / "o.jsonl"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1 and "nothing was scored" in out
+    assert re.search(
+        r"files not read \(other types\) +5  \(\.pdf 2, \.png 1, \.html 1, \.rst 1\)", out
+    )
+
+
+def test_a_missing_input_is_refused_before_the_model_loads(mlflow_store, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("The council met on Monday.\n")
+    args = ["score", str(tmp_path / "a.txt"), str(tmp_path / "typo.txt"), "--quiet"]
+    code = main([*args, "--out", str(tmp_path / "o.jsonl"), "--model", "models:/nope/1"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"no such file or folder: {tmp_path / 'typo.txt'}" in err
+    assert "nope" not in err and not (tmp_path / "o.jsonl").exists()
+
+
+def test_two_tables_with_the_same_ids_keep_all_rows_and_resume(trained, tmp_path, capsys):
+    for name in ("monday", "tuesday"):
+        (tmp_path / f"{name}.csv").write_text(f"id,text\n1,The council met on {name}.\n2,\n")
+    inputs = [str(tmp_path / "monday.csv"), str(tmp_path / "tuesday.csv")]
+    out, html = tmp_path / "o.jsonl", tmp_path / "r.html"
+    assert main(["score", *inputs, "--out", str(out), "--html", str(html), "--quiet"]) == 1
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert ids == [f"{tmp_path}/monday.csv/1", f"{tmp_path}/tuesday.csv/1"]
+    report = html.read_text()
+    assert f"<td>{tmp_path}/tuesday.csv:3</td><td>empty document</td>" in report
+    capsys.readouterr()
+    assert main(["score", *inputs, "--out", str(out), "--resume", "--quiet"]) == 1
+    assert re.search(r"documents skipped \(--resume\) +2\n", capsys.readouterr().out)
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_progress_shows_documents_done_of_the_total(trained, tmp_path, capsys):
+    from model.batch import score_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.txt").write_text(f"Report {i}. The council met.\n")
+    (folder / "rows.jsonl").write_text('{"text": "One."}\n{broken\n')
+    score_inputs([str(folder)], Predictor(trained["baseline"].folder), [tmp_path / "o.jsonl"])
+    assert "5/5 [" in capsys.readouterr().err
+
+
+def test_a_run_on_line_is_scored_with_its_cut_pieces_marked(trained):
+    text = "Intro sentence here. " + " ".join(f"word{i}" for i in range(2_000))
+    [sentences] = Predictor(trained["baseline"].folder).score([text])
+    assert sentences[0]["text"] == "Intro sentence here." and "cut" not in sentences[0]
+    assert len(sentences) == 4 and all(s["cut"] is True for s in sentences[1:])
+    assert all(text[s["start"] : s["end"]] == s["text"] for s in sentences)

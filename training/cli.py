@@ -95,12 +95,14 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from model.batch import score_inputs
+    from model.inputs import check_inputs
     from model.predictor import Predictor
     from model.resolve import describe
     from model.writers import check_outputs
     from training.tracking import connect
 
-    check_outputs(args.out, args.html, args.inputs)  # before the model takes time to load
+    check_inputs(args.inputs)  # these two before the model takes time to load
+    check_outputs(args.out, args.html, args.inputs)
     connect()
     predictor = Predictor.load(args.model)
     model_name = f"{describe(args.model)} ({predictor.meta.family})"
@@ -123,7 +125,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         model_name=model_name,
     )
     print(summary.table())
-    return 1 if summary.errors else 0
+    return 1 if summary.errors or summary.nothing_scored else 0
 
 
 def add_score_command(sub: argparse._SubParsersAction) -> None:
@@ -131,7 +133,8 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         "score",
         help="score articles: per-sentence techniques, probabilities and offsets",
         description="Score .txt files, folders (recursive), .jsonl and .csv files, or - (stdin). "
-        "Exit code 0 when every input was scored, 1 when any failed (see --errors).",
+        "Exit code 0 when every input was scored, 1 when any failed (see --errors) or no "
+        "document was found, 2 when an input does not exist.",
     )
     score.add_argument("inputs", nargs="+", help=".txt, folder, .jsonl, .csv or - for stdin")
     score.add_argument(
