@@ -93,6 +93,7 @@ svg.chart text { font: 12px system-ui, sans-serif; fill: var(--ink); }
 .details .bar span { display: block; height: .6rem; border-radius: 2px; background: var(--c); }
 .details tr.over { font-weight: 600; }
 .details td.p { text-align: right; font-variant-numeric: tabular-nums; }
+.sp { color: inherit; background-color: transparent; cursor: help; }
 .top { font-size: .85rem; }
 .failed { border-color: #e6b0b0; background: #fff7f7; }
 .failed table { border-collapse: collapse; width: 100%; font-size: .9rem; }
@@ -147,7 +148,9 @@ HOW_TO_READ = (
     "Each article is shown in full. A coloured sentence was flagged by the model: its colour "
     "is its most probable technique, and the small labels after it name every technique "
     "found in it. Hover a coloured sentence for its scores; click any sentence to see all "
-    "{n} technique scores. Hover a technique in the legend for its definition."
+    "{n} technique scores. Underlined words are where the model found a technique (one "
+    "coloured line per technique, stacked where they overlap): hover them for its name and "
+    "probability. Hover a technique in the legend for its definition."
 )
 
 
@@ -202,7 +205,12 @@ in this run; hover a name for its definition.</p><ul class="legend">
 {%- if s is none -%}{{ text }}
 {%- elif not s.found -%}<span class="s" data-p="{{ s.data }}">{{ text }}</span>
 {%- else -%}<span class="s hl t-{{ s.found[0] }}" tabindex="0" data-p="{{ s.data }}" \
-data-t="{{ s.found|join(" ") }}" title="{{ s.tip }}">{{ text }}
+data-t="{{ s.found|join(" ") }}" title="{{ s.tip }}">
+{%- for piece, mark in s.pieces(text) -%}
+{%- if mark is none -%}{{ piece }}
+{%- else -%}<mark class="sp" style="{{ mark.style }}" title="{{ mark.tip }}">{{ piece }}</mark>
+{%- endif -%}
+{%- endfor -%}
 {%- for id, label in s.labels %}<span class="tag t-{{ id }}" data-label="{{ label }}"></span>\
 {% endfor %}</span>
 {%- endif -%}
@@ -265,6 +273,44 @@ def chart_rows(counts: Counter, names: dict[str, str]) -> list[dict]:
     ]
 
 
+SPAN_LINE = 3  # px: the height of one technique's underline under its words
+
+
+def span_mark(techniques: list[tuple[str, float]], names: dict[str, str]) -> dict:
+    """How a run of words inside spans is drawn: one underline per technique, stacked, in
+    the techniques' own colours (ours, never the user's text), and a tooltip naming each."""
+    lines = ", ".join(
+        f"linear-gradient({colour(t)}, {colour(t)}) 0 calc(100% - {i * SPAN_LINE}px) / "
+        f"100% {SPAN_LINE}px no-repeat"
+        for i, (t, _) in enumerate(techniques)
+    )
+    return {
+        "style": f"background: {lines}; padding-bottom: {len(techniques) * SPAN_LINE}px",
+        "tip": "\n".join(f"{names.get(t, t)}: {p:.0%}" for t, p in techniques),
+    }
+
+
+def span_pieces(text: str, start: int, spans: list[dict], names: dict[str, str]) -> list:
+    """`text` (which starts at document offset `start`) cut where spans begin and end, as
+    (piece, mark or None); overlapping spans make pieces with several underlines."""
+    cuts = {0, len(text)}
+    for span in spans:
+        cuts.update(min(max(span[k] - start, 0), len(text)) for k in ("start", "end"))
+    bounds = sorted(cuts)
+    pieces = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        over = sorted(
+            {
+                (span["technique"], span["probability"])
+                for span in spans
+                if span["start"] - start < b and span["end"] - start > a
+            },
+            key=lambda tp: -tp[1],
+        )
+        pieces.append((text[a:b], span_mark(over, names) if over else None))
+    return pieces
+
+
 def sentence_view(sentence: dict, techniques: tuple[Technique, ...]) -> dict:
     """What the template shows of one sentence: all its scores, and for a flagged one its
     techniques (most probable first), tooltip and labels."""
@@ -272,7 +318,13 @@ def sentence_view(sentence: dict, techniques: tuple[Technique, ...]) -> dict:
     names = {t.id: t.name for t in techniques}
     found = flagged(sentence)
     tip = "\n".join(f"{names.get(t, t)}: {probs.get(t, 0.0):.0%}" for t in found)
+    spans = sentence.get("spans", [])
+
+    def pieces(text: str) -> list:  # the sentence's text as shown, which may start later
+        return span_pieces(text, sentence["end"] - len(text), spans, names)
+
     return {
+        "pieces": pieces,
         "data": ",".join(f"{probs.get(t.id, 0.0):.4g}" for t in techniques),
         "found": found,
         "tip": f"{tip}\n(click for all scores)",
