@@ -144,7 +144,7 @@ def test_training_on_an_unfetched_encoder_says_how_to_fetch_it(tmp_path, monkeyp
         with pytest.raises(FileNotFoundError, match="propscan encoders fetch all-mpnet-base-v2"):
             resolve_base_model(name)
     assert encoder_dir("all-mpnet-base-v2") == tmp_path / "encoders" / "all-mpnet-base-v2"
-    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     hub = "sentence-transformers/all-mpnet-base-v2"
     assert resolve_base_model(hub) == hub  # online, the hub name may still go to the hub
     with pytest.raises(FileNotFoundError, match="propscan encoders fetch all-mpnet-base-v2"):

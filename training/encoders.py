@@ -99,7 +99,8 @@ def resolve_encoder(name: str) -> str:
     folder = cached_encoder(encoder.name)
     if folder is not None:
         return str(folder)
-    if name == encoder.hub_name and not os.environ.get("HF_HUB_OFFLINE"):
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+    if name == encoder.hub_name and not offline:
         return name
     raise FileNotFoundError(
         f"encoder {name} is not cached in {encoder_dir(encoder.name)}; fetch and verify it "
