@@ -54,9 +54,15 @@ def scored(doc_id: str, text: str) -> dict:
     for idx, s in enumerate(segment(text)):
         flags = next((f for prefix, f in FLAGS.items() if s.text.startswith(prefix)), {})
         probs = {t: round(rng.uniform(0.0, 0.3), 4) for t in technique_ids()} | flags
+        # Each technique's span: the sentence's first 10, 16, ... characters, so they overlap.
+        spans = [
+            {"technique": t, "start": s.start, "end": s.start + min(10 + 6 * j, len(s.text)),
+             "text": s.text[: 10 + 6 * j], "probability": p}
+            for j, (t, p) in enumerate(flags.items())
+        ]  # fmt: skip
         sentences.append(
             {"sent_idx": idx, "start": s.start, "end": s.end, "text": s.text,
-             "techniques": list(flags), "probabilities": probs}
+             "techniques": list(flags), "probabilities": probs, "spans": spans}
         )  # fmt: skip
     return {"id": doc_id, "text": text, "sentences": sentences}
 
@@ -109,9 +115,9 @@ def test_every_sentence_appears(docs):
 
 def test_flagged_sentences_carry_their_most_probable_technique(docs):
     page = render_report(docs)
-    span = re.search(r'<span class="s hl t-(\w+)"[^>]*>Jobs, jobs, jobs', page)
+    span = re.search(r'<span class="s hl t-(\w+)"[^>]*>(?:<mark [^>]*>)?Jobs, jobs', page)
     assert span and span.group(1) == "repetition"  # 0.9 beats slogans' 0.58
-    tags = re.search(r"Jobs, jobs, jobs.*?</span></span>", page, re.S).group(0)
+    tags = re.search(r"Jobs, jobs.*?</span></span>", page[span.start() :], re.S).group(0)
     assert 'class="tag t-repetition"' in tags and 'class="tag t-slogans"' in tags
     assert f".t-repetition {{ --c: {COLOURS['repetition']};" in page
     unflagged = re.search(r'<span class="s" [^>]*>The budget vote is on Thursday', page)
@@ -185,6 +191,25 @@ def test_in_a_real_browser(docs, tmp_path):
     assert "council-budget.txt" in dom and "pipeline-approved" in dom
     box = re.search(r'<span class="details">.*?</table></span>', dom, re.S)
     assert box and box.group(0).count("<tr") == len(technique_ids())
+
+
+def test_spans_mark_the_words_in_a_real_browser(docs, tmp_path):
+    """The words of each span are marked, overlapping spans stacked, with names on hover."""
+    report = tmp_path / "report.html"
+    report.write_text(render_report(docs), encoding="utf-8")
+    dom = run_chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    marks = re.findall(r'<mark class="sp" style="([^"]*)" title="([^"]*)">([^<]*)</mark>', dom)
+    # "Either we stop": black_and_white over 10 characters, appeal_to_fear over 16
+    either = [m for m in marks if m[2] in ("Either we ", "stop t")]
+    assert [m[2] for m in either] == ["Either we ", "stop t"]
+    first, second = either
+    assert first[1] == "Black-and-white fallacy: 85%\nAppeal to fear, prejudice: 52%"
+    assert second[1] == "Appeal to fear, prejudice: 52%"
+    assert first[0].count("linear-gradient") == 2 and second[0].count("linear-gradient") == 1
+    assert COLOURS["black_and_white"] in first[0] and COLOURS["appeal_to_fear"] in second[0]
+    # every span's words are marked; sentences without spans have none
+    n_spans = sum(len(s["spans"]) for d in docs for s in d["sentences"])
+    assert n_spans and len(marks) >= n_spans
 
 
 def cie76(a: str, b: str) -> float:
