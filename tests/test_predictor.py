@@ -13,7 +13,8 @@ def test_long_sentences_are_scored_in_windows(trained):
     predictor = Predictor(trained["transformer"].folder)
     scorer = predictor.scorer
     long = "The reckless traitors " + "met again and again in the hall, " * 60 + "and then left."
-    windows, owners = scorer.windows([long])
+    encoded = scorer.windows([long])
+    windows, owners = encoded["input_ids"], encoded["overflow_to_sample_mapping"]
     assert len(windows) > 1 and set(owners) == {0}
     assert all(len(w) <= scorer.max_length for w in windows)
     # Windows overlap by half; without the overlap, their bodies (inside [CLS] ... [SEP])

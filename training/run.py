@@ -15,7 +15,7 @@ from data.hf import dataset_dict
 from data.sources import load_specs_by_spec, spec_path
 from data.splits import SPLITS, split_records
 from data.techniques import technique_ids
-from model.meta import load_meta, save_meta
+from model.meta import save_meta
 from model.predictor import Predictor
 from training import tracking
 from training.config import BaselineConfig, TransformerConfig, config_params
@@ -99,6 +99,48 @@ def per_source(predictor, records: list[dict], probs, tokens, targets, mask) -> 
     return out
 
 
+def tune_rule(folder: Path, dev, dev_probs, dev_tokens) -> tuple[Predictor, np.ndarray]:
+    """Tune the decision rule (and span thresholds, with a span head) on dev, store it in
+    the model folder; return the Predictor that scoring will load from it, and the dev
+    probabilities (scored here when training did not hand them over)."""
+    predictor = Predictor(folder)
+    texts, targets, mask = split_arrays(dev)
+    if dev_probs is None:
+        dev_probs, dev_tokens = predictor.predict(texts)
+    thresholds = tune_thresholds(dev_probs, targets, mask)
+    meta = predictor.meta
+    meta.thresholds = dict(zip(meta.techniques, map(float, thresholds), strict=True))
+    meta.any_threshold = tune_any_threshold(dev_probs, targets, mask, thresholds)
+    if dev_tokens is not None:
+        span_thresholds = tune_span_thresholds(dev_tokens, dev)
+        meta.span_thresholds = dict(zip(meta.techniques, map(float, span_thresholds), strict=True))
+    save_meta(folder, meta)
+    return Predictor(folder), dev_probs
+
+
+@dataclass
+class Measured:
+    metrics: dict[str, float]  # sentence and, with a span head, span metrics
+    sources: dict[str, dict[str, float]]  # headline metrics of each source alone
+    probs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    sentences_per_second: float
+
+
+def measure(predictor: Predictor, split, records: list[dict]) -> Measured:
+    """The model's figures on a split (`records` are its sentence records, in order)."""
+    texts, targets, mask = split_arrays(split)
+    started = time.perf_counter()
+    probs, tokens = predictor.predict(texts)
+    throughput = len(texts) / max(time.perf_counter() - started, 1e-9)
+    metrics = compute_metrics(predictor.decide(probs), targets, mask, predictor.techniques)
+    if tokens is not None:
+        metrics.update(span_metrics(predictor, records, probs, tokens))
+    sources = per_source(predictor, records, probs, tokens, targets, mask)
+    return Measured(metrics, sources, probs, targets, mask, throughput)
+
+
 def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = None) -> TrainResult:
     """Fit on train, tune thresholds on dev, measure on test, log and register the model.
 
@@ -136,71 +178,50 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             train_seconds = time.perf_counter() - started
 
             # Thresholds and metrics go through the same Predictor that scoring uses.
-            predictor = Predictor(folder)
-            dev_texts, dev_y, dev_mask = split_arrays(dataset["dev"])
-            if dev_probs is None:
-                dev_probs = predictor.predict_proba(dev_texts)
-            thresholds = tune_thresholds(dev_probs, dev_y, dev_mask)
-            any_threshold = tune_any_threshold(dev_probs, dev_y, dev_mask, thresholds)
-            meta = load_meta(folder)
-            meta.thresholds = {t: float(v) for t, v in zip(techniques, thresholds, strict=True)}
-            meta.any_threshold = any_threshold
-            if dev_tokens is not None:
-                span_thresholds = tune_span_thresholds(dev_tokens, dataset["dev"])
-                meta.span_thresholds = dict(
-                    zip(techniques, map(float, span_thresholds), strict=True)
-                )
-            save_meta(folder, meta)
-            predictor = Predictor(folder)  # with the tuned rule, as scoring will load it
+            predictor, dev_probs = tune_rule(folder, dataset["dev"], dev_probs, dev_tokens)
+            _, dev_y, dev_mask = split_arrays(dataset["dev"])
             dev_metrics = compute_metrics(predictor.decide(dev_probs), dev_y, dev_mask, techniques)
-
-            test_texts, test_y, test_mask = split_arrays(dataset["test"])
-            started = time.perf_counter()
-            test_probs, test_tokens = predictor.predict(test_texts)
-            throughput = len(test_texts) / max(time.perf_counter() - started, 1e-9)
-            test_pred = predictor.decide(test_probs)
-            test_metrics = compute_metrics(test_pred, test_y, test_mask, techniques)
             test_records = [r for parts in splits_by_spec.values() for r in parts["test"]]
-            if test_tokens is not None:
-                test_metrics.update(span_metrics(predictor, test_records, test_probs, test_tokens))
-            sources = per_source(
-                predictor, test_records, test_probs, test_tokens, test_y, test_mask
-            )
+            test = measure(predictor, dataset["test"], test_records)
+            meta = predictor.meta
 
-            mlflow.log_metrics(test_metrics)
+            mlflow.log_metrics(test.metrics)
             mlflow.log_metrics({f"dev/{k}": v for k, v in dev_metrics.items()})
             mlflow.log_metrics(
-                {f"{source}/{k}": v for source, m in sources.items() for k, v in m.items()}
+                {f"{source}/{k}": v for source, m in test.sources.items() for k, v in m.items()}
             )
             mlflow.log_metrics({f"threshold/{t}": v for t, v in meta.thresholds.items()})
             if meta.span_thresholds:
                 mlflow.log_metrics(
                     {f"span_threshold/{t}": v for t, v in meta.span_thresholds.items()}
                 )
-            mlflow.log_metric("any_threshold", any_threshold)
+            mlflow.log_metric("any_threshold", meta.any_threshold)
             mlflow.log_metrics(
-                {"train_seconds": train_seconds, "score_sentences_per_second": throughput}
+                {
+                    "train_seconds": train_seconds,
+                    "score_sentences_per_second": test.sentences_per_second,
+                }
             )
             mlflow.log_dict(meta.thresholds, "thresholds.json")
             log_plots(
-                test_metrics,
-                test_probs,
-                test_y,
-                test_mask,
+                test.metrics,
+                test.probs,
+                test.targets,
+                test.mask,
                 techniques,
                 f"{family} on {name} test",
                 "test",
             )
             version, became_champion = register(
-                client, config, family, name, folder, digests, test_metrics
+                client, config, family, name, folder, digests, test.metrics
             )
     return TrainResult(
         run.info.run_id,
         version,
         Path(kept) if kept else None,
         dev_metrics,
-        test_metrics,
-        sources,
+        test.metrics,
+        test.sources,
         train_seconds,
         became_champion,
         tracking.ui_address(client, run.info.run_id),
