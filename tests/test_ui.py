@@ -79,11 +79,12 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stopping_ui_stops_every_server_process(mlflow_store, stop):
     """SIGTERM (a service manager, `kill`) or SIGINT (Ctrl-C) leaves no worker holding the port."""
     port = free_port()
     proc = start_ui(mlflow_store, port)
+    server: set[int] = set()
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         server = descendants(proc.pid)
@@ -95,9 +96,10 @@ def test_stopping_ui_stops_every_server_process(mlflow_store, stop):
             time.sleep(0.1)  # orphans are reaped by init a moment after they exit
         assert not [pid for pid in server if alive(pid)]
         assert not listening(port)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    finally:  # a failure here must not leave its leak running
+        for pid in [proc.pid, *server]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_port_in_use_is_an_error(tmp_path):
