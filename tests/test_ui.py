@@ -120,7 +120,7 @@ def test_port_in_use_is_an_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def ui(trained, mlflow_store):
+def ui(mlflow_store):
     """`propscan ui` on the test store after one more run, the latest, in its own
     experiment; yields its address, the URL it prints, and that run."""
     from training.config import BaselineConfig
@@ -197,6 +197,8 @@ def test_ui_opens_on_the_latest_runs_metrics(ui, tmp_path):
     assert ">dev/any_f1<" in dom  # a chart per metric, titled by its name
     assert f">{latest.data.metrics['dev/any_f1']:.2f}<" in dom  # its bar's value label
     assert "No data available" not in dom
+    # The model-training workflow's sidebar, not GenAI's (Traces, Sessions, Judges, ...).
+    assert ">Model registry<" in dom and ">Judges<" not in dom
 
 
 def get_json(url: str) -> dict:

@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 
 from mlflow.tracking import MlflowClient
 
-# MLflow 3's UI opens on its "GenAI" workflow (traces, no runs) unless the URL asks for the
-# machine-learning one: the `workflowType` query parameter overrides the workflow the
-# browser remembers (localStorage `mlflow.workflowType`, default "genai"). The runs table
+# MLflow 3's UI opens on its "GenAI" workflow (a home page of traces and prompts, a GenAI
+# sidebar even on an experiment's runs) unless the URL asks for the machine-learning one:
+# the `workflowType` query parameter overrides the workflow the browser remembers
+# (localStorage `mlflow.workflowType`, default "genai"). The runs table
 # shows no metric columns until picked one by one; its chart view shows every metric of
 # every run at once.
 WORKFLOW = urlencode({"workflowType": "machine_learning"})
