@@ -20,6 +20,7 @@ from mlflow.types import ColSpec, Schema
 import model as model_package
 from model.predictor import MODEL_DIR_ARTIFACT
 from training.evaluation import plot_f1_bars, plot_pr_curves
+from training.storelock import store_lock
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 PYFUNC_FILE = Path(model_package.__file__).with_name("pyfunc_model.py")
@@ -36,7 +37,10 @@ def connect() -> MlflowClient:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(uri, uri)
+    with store_lock(uri):  # opening a new store creates its tables: one process at a time
+        client = MlflowClient(uri, uri)
+        client.search_registered_models(max_results=1)  # the registry store opens lazily
+    return client
 
 
 def server_environment() -> dict[str, str]:
