@@ -20,12 +20,28 @@ PTC_DIR = Path(os.environ.get("PROPSCAN_PTC_DIR", SHARED / "data" / "ptc-2020-tr
 
 
 @pytest.fixture(scope="session")
-def ptc_records():
-    from data.ptc import import_ptc
-
+def ptc_dir() -> Path:
+    """The PTC training folder; tests of the PTC importer itself skip without it."""
     if not PTC_DIR.is_dir():
         pytest.skip(f"PTC corpus not found at {PTC_DIR}")
-    return import_ptc(PTC_DIR)
+    return PTC_DIR
+
+
+@pytest.fixture(scope="session")
+def ptc_records(ptc_dir):
+    from data.ptc import import_ptc
+
+    return import_ptc(ptc_dir)
+
+
+@pytest.fixture(scope="session")
+def labeled_records():
+    """Many labeled documents: PTC's when its copy is there, else the project's corpus."""
+    from data.ptc import import_ptc
+    from data.records import read_records
+    from data.sources import CORPUS_FILE
+
+    return import_ptc(PTC_DIR) if PTC_DIR.is_dir() else list(read_records(CORPUS_FILE))
 
 
 @pytest.fixture(scope="session")
