@@ -15,32 +15,49 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-PTC_DIR = SHARED / "data" / "ptc-2020-train"
+# PROPSCAN_PTC_DIR points elsewhere (a missing folder shows what a clone without it tests).
+PTC_DIR = Path(os.environ.get("PROPSCAN_PTC_DIR", SHARED / "data" / "ptc-2020-train"))
 
 
 @pytest.fixture(scope="session")
-def ptc_records():
-    from data.ptc import import_ptc
-
+def ptc_dir() -> Path:
+    """The PTC training folder; tests of the PTC importer itself skip without it."""
     if not PTC_DIR.is_dir():
         pytest.skip(f"PTC corpus not found at {PTC_DIR}")
-    return import_ptc(PTC_DIR)
+    return PTC_DIR
 
 
 @pytest.fixture(scope="session")
-def small_data(tmp_path_factory, ptc_records):
-    """A small JSONL: 40 PTC articles (14 techniques) plus the project corpus when built."""
-    from data.records import write_records
+def ptc_records(ptc_dir):
+    from data.ptc import import_ptc
+
+    return import_ptc(ptc_dir)
+
+
+@pytest.fixture(scope="session")
+def labeled_records():
+    """Many labeled documents: PTC's when its copy is there, else the project's corpus."""
+    from data.ptc import import_ptc
+    from data.records import read_records
     from data.sources import CORPUS_FILE
 
-    docs = sorted({r["doc_id"] for r in ptc_records})[:40]
-    keep = set(docs)
+    return import_ptc(PTC_DIR) if PTC_DIR.is_dir() else list(read_records(CORPUS_FILE))
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory):
+    """Data specs for training tests: 40 PTC articles (14 techniques) when the PTC copy is
+    there, plus the project's corpus, so a clone without PTC still trains and scores."""
+    from data.ptc import import_ptc
+    from data.records import write_records
+
+    if not PTC_DIR.is_dir():
+        return ["corpus"]
+    records = import_ptc(PTC_DIR)
+    keep = set(sorted({r["doc_id"] for r in records})[:40])
     path = tmp_path_factory.mktemp("data") / "small.jsonl"
-    write_records(path, [r for r in ptc_records if r["doc_id"] in keep])
-    specs = [str(path)]
-    if CORPUS_FILE.is_file():
-        specs.append("corpus")
-    return specs
+    write_records(path, [r for r in records if r["doc_id"] in keep])
+    return [str(path), "corpus"]
 
 
 @pytest.fixture(scope="session")
@@ -59,10 +76,17 @@ def mlflow_store(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trained(mlflow_store, small_data, tmp_path_factory):
+def after_training() -> dict:
+    """The registry's aliases as `trained` left them: later tests move `champion`."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def trained(mlflow_store, small_data, tmp_path_factory, after_training):
     """A baseline and a few-step transformer, trained once and registered as v1 and v2."""
     from training.config import BaselineConfig, TransformerConfig
     from training.run import train
+    from training.tracking import connect
 
     baseline = train(
         BaselineConfig(data=small_data, experiment="propscan/test"),
@@ -74,6 +98,7 @@ def trained(mlflow_store, small_data, tmp_path_factory):
         ),
         keep_dir=tmp_path_factory.mktemp("transformer"),
     )
+    after_training["aliases"] = dict(connect().get_registered_model("propscan").aliases)
     return {"baseline": baseline, "transformer": transformer}
 
 
@@ -85,8 +110,12 @@ def free_port() -> int:
 
 @contextmanager
 def mlflow_service(args: list[str], cwd: Path, **env):
-    """Run `mlflow ARGS` on 127.0.0.1 with one worker; yield its address once /health answers."""
+    """Run `mlflow ARGS` on 127.0.0.1 with one worker; yield its address once /health answers.
+
+    The server runs in its own process group, stopped whole: it forks workers that would
+    outlive their parent and keep the port."""
     from training.tracking import server_environment
+    from training.ui import stop_group
 
     port = free_port()
     proc = subprocess.Popen(
@@ -106,6 +135,7 @@ def mlflow_service(args: list[str], cwd: Path, **env):
         env={**server_environment(), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -119,5 +149,4 @@ def mlflow_service(args: list[str], cwd: Path, **env):
             pytest.fail(f"mlflow {args[0]} never became healthy")
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_group(proc)

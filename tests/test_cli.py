@@ -1,13 +1,11 @@
-"""The command line as a user meets it: help, config files, stats, stdin, the UI."""
+"""The command line as a user meets it: help, config files, stats, stdin (`ui`: test_ui.py)."""
 
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 from training.cli import build_parser, main
 from training.config import TransformerConfig, build_config
 
@@ -68,28 +66,3 @@ def test_score_from_stdin(trained, mlflow_store):
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert b"documents scored" in proc.stdout
     assert (mlflow_store / "stdin.jsonl").read_text().count("\n") == 1
-
-
-def test_ui_serves_the_store(trained, mlflow_store):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "training.cli", "ui", "--port", str(port)],
-        cwd=mlflow_store,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert f"http://127.0.0.1:{port}" in proc.stdout.readline()
-        for _ in range(480):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("propscan ui never answered")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

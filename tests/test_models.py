@@ -1,18 +1,8 @@
-"""Comparing and promoting versions, the MLflow server's view of them, and the UI itself."""
-
-import json
-import os
-import re
-import shutil
-import subprocess
-import urllib.parse
-import urllib.request
-from pathlib import Path
+"""Comparing and promoting versions (the MLflow server and UI are in test_ui.py)."""
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import mlflow_service
 from training.cli import main
 from training.evaluate import eval_set, evaluate
 from training.registry import move_champion
@@ -90,14 +80,6 @@ def test_promote_refuses_worse_then_moves_aliases(trained, small_data, evaluated
     assert str(client.get_registered_model("propscan").aliases["champion"]) == better
 
 
-@pytest.fixture(scope="module")
-def server(trained, mlflow_store):
-    """`mlflow server` on the test store."""
-    args = ["server", "--backend-store-uri", os.environ["MLFLOW_TRACKING_URI"]]
-    with mlflow_service(args, mlflow_store) as base:
-        yield base
-
-
 def test_a_version_trained_on_another_split_is_flagged_and_kept_apart(
     trained, small_data, evaluated, capsys
 ):
@@ -117,68 +99,3 @@ def test_a_version_trained_on_another_split_is_flagged_and_kept_apart(
     assert results["baseline"].caveat is None
     assert main(["evaluate", "models:/fold2/1", "--data", *small_data]) == 0
     assert "warning: version 1 was trained with split ratios" in capsys.readouterr().out
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def test_server_lists_both_versions_with_metrics(server, trained):
-    query = urllib.parse.urlencode({"filter": "name='propscan'"})
-    versions = get_json(f"{server}/api/2.0/mlflow/model-versions/search?{query}")
-    listed = {v["version"]: v for v in versions["model_versions"]}
-    for result in trained.values():
-        assert result.version in listed
-        run = get_json(
-            f"{server}/api/2.0/mlflow/runs/get?run_id={listed[result.version]['run_id']}"
-        )
-        metrics = {m["key"]: m["value"] for m in run["run"]["data"]["metrics"]}
-        assert metrics["micro_f1"] == pytest.approx(result.test_metrics["micro_f1"])
-        assert "f1/unsupported_claim" in metrics
-
-
-def shown(value: float) -> str:
-    """A metric as the MLflow UI prints it: at most 3 decimals, no trailing zeros."""
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def test_ui_compare_page_shows_both_runs(server, trained, tmp_path):
-    """Headless Chromium renders the compare page of the two training runs."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed")
-    runs = [trained["baseline"].run_id, trained["transformer"].run_id]
-    experiment = MlflowClient().get_run(runs[0]).info.experiment_id
-    url = f"{server}/#/compare-runs?runs={json.dumps(runs)}&experiments={json.dumps([experiment])}"
-    flags = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=20000",
-        "--window-size=1600,2400",
-    ]
-    screenshot = Path(os.environ.get("PROPSCAN_SCREENSHOT", tmp_path / "compare.png"))
-    subprocess.run([*flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=120)
-    dom = subprocess.run(
-        [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
-    ).stdout
-    assert screenshot.stat().st_size > 20_000
-    assert "Comparing 2 Runs" in dom
-    fetched = [MlflowClient().get_run(run_id) for run_id in runs]
-    assert all(run.info.run_name in dom for run in fetched)
-    # The metrics table is virtualised: its first rows are rendered, one row per metric
-    # (any_f1, then any_threshold) with the two runs' values side by side, in run order.
-    cells = re.findall(r">(-?\d+(?:\.\d+)?)<", dom)
-    expected = [
-        shown(r.data.metrics[name]) for name in ("any_f1", "any_threshold") for r in fetched
-    ]
-    assert any(cells[i : i + 4] == expected for i in range(len(cells))), (expected, cells)
-    assert "any_f1" in dom and "dev/any_f1" in dom

@@ -7,7 +7,6 @@ import pytest
 
 from data.ptc import PTCError, import_ptc
 from data.records import read_records
-from tests.conftest import PTC_DIR
 from training.cli import main
 
 EXPECTED_PER_TECHNIQUE = {
@@ -36,12 +35,12 @@ def test_counts_match_the_corpus(ptc_records):
     assert dict(per) == EXPECTED_PER_TECHNIQUE
 
 
-def test_offsets_point_into_the_articles(ptc_records):
+def test_offsets_point_into_the_articles(ptc_records, ptc_dir):
     articles = {}
     for record in ptc_records:
         doc = record["doc_id"].removeprefix("ptc-")
         if doc not in articles:
-            articles[doc] = (PTC_DIR / "articles" / f"article{doc}.txt").read_bytes().decode()
+            articles[doc] = (ptc_dir / "articles" / f"article{doc}.txt").read_bytes().decode()
         text = articles[doc]
         assert text[record["start"] : record["end"]] == record["text"]
         for span in record["spans"]:
@@ -49,24 +48,24 @@ def test_offsets_point_into_the_articles(ptc_records):
             assert text[span["start"] : span["end"]].strip()
 
 
-def test_cli_writes_valid_records(tmp_path, capsys):
+def test_cli_writes_valid_records(tmp_path, capsys, ptc_dir):
     out = tmp_path / "ptc.jsonl"
-    assert main(["data", "import-ptc", str(PTC_DIR), "-o", str(out)]) == 0
+    assert main(["data", "import-ptc", str(ptc_dir), "-o", str(out)]) == 0
     assert "16,673 sentences of 371 documents" in capsys.readouterr().out
     assert sum(1 for _ in read_records(out)) == 16_673
 
 
 @pytest.fixture
-def small_ptc(tmp_path):
+def small_ptc(tmp_path, ptc_dir):
     """A copy of three PTC articles and their labels, to corrupt."""
     folder = tmp_path / "ptc"
     (folder / "articles").mkdir(parents=True)
-    ids = sorted(p.stem[7:] for p in (PTC_DIR / "articles").glob("article*.txt"))[:3]
+    ids = sorted(p.stem[7:] for p in (ptc_dir / "articles").glob("article*.txt"))[:3]
     for doc in ids:
-        shutil.copy(PTC_DIR / "articles" / f"article{doc}.txt", folder / "articles")
+        shutil.copy(ptc_dir / "articles" / f"article{doc}.txt", folder / "articles")
     lines = [
         line
-        for line in (PTC_DIR / "train-task2-TC.labels").read_text().splitlines()
+        for line in (ptc_dir / "train-task2-TC.labels").read_text().splitlines()
         if line.split("\t")[0] in ids
     ]
     (folder / "train-task2-TC.labels").write_text("\n".join(lines) + "\n")

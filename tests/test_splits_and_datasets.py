@@ -6,18 +6,18 @@ from data.splits import split_of, split_records
 from data.techniques import technique_ids
 
 
-def test_no_document_in_two_splits(ptc_records):
-    parts = split_records(ptc_records)
+def test_no_document_in_two_splits(labeled_records):
+    parts = split_records(labeled_records)
     docs = {name: {r["doc_id"] for r in rows} for name, rows in parts.items()}
     assert not docs["train"] & docs["dev"]
     assert not docs["train"] & docs["test"]
     assert not docs["dev"] & docs["test"]
-    assert sum(len(rows) for rows in parts.values()) == len(ptc_records)
+    assert sum(len(rows) for rows in parts.values()) == len(labeled_records)
 
 
-def test_adding_documents_moves_nothing(ptc_records):
-    before = {r["doc_id"]: split_of(r["doc_id"]) for r in ptc_records[:3000]}
-    more = ptc_records + [{**r, "doc_id": "new-" + r["doc_id"]} for r in ptc_records[:500]]
+def test_adding_documents_moves_nothing(labeled_records):
+    before = {r["doc_id"]: split_of(r["doc_id"]) for r in labeled_records[:3000]}
+    more = labeled_records + [{**r, "doc_id": "new-" + r["doc_id"]} for r in labeled_records[:500]]
     after = {
         d: s
         for name, rows in split_records(more).items()
@@ -27,8 +27,8 @@ def test_adding_documents_moves_nothing(ptc_records):
     assert all(after[d] == s for d, s in before.items())
 
 
-def test_ratios_are_configurable(ptc_records):
-    docs = {r["doc_id"] for r in ptc_records}
+def test_ratios_are_configurable(labeled_records):
+    docs = {r["doc_id"] for r in labeled_records}
     share = sum(split_of(d, (0.5, 0.25, 0.25)) == "train" for d in docs) / len(docs)
     assert 0.4 < share < 0.6
 
@@ -46,8 +46,8 @@ def test_dataset_targets_and_masks(ptc_records):
     assert row["label_mask"][ids.index("denial")] == 0.0
 
 
-def test_offsets_cross_validate_every_document_once(ptc_records):
-    docs = {r["doc_id"] for r in ptc_records}
+def test_offsets_cross_validate_every_document_once(labeled_records):
+    docs = {r["doc_id"] for r in labeled_records}
     ratios = (0.7, 0.1, 0.2)
     tested = [d for k in range(5) for d in docs if split_of(d, ratios, k * 0.2) == "test"]
     assert sorted(tested) == sorted(docs)

@@ -52,9 +52,8 @@ def test_transformer_logs_epochs(trained):
     assert dev
 
 
-def test_first_version_is_champion(trained):
-    aliases = MlflowClient().get_registered_model("propscan").aliases
-    assert str(aliases["champion"]) == trained["baseline"].version
+def test_first_version_is_champion(trained, after_training):
+    assert str(after_training["aliases"]["champion"]) == trained["baseline"].version
     assert trained["baseline"].became_champion and not trained["transformer"].became_champion
 
 
@@ -95,3 +94,63 @@ def test_pyfunc_one_row_per_input(trained):
     out = model.predict(pd.DataFrame({"text": SENTENCES + ["Two sentences. Here they are."]}))
     assert len(out) == 4
     assert list(out["n_sentences"]) == [1, 1, 1, 2]
+
+
+def easy_records(n: int, doc: str) -> list[dict]:
+    """Half the sentences call someone "traitors" (name_calling), half are plain news."""
+    subjects = ["the council", "the minister", "the board", "the mayor", "the union", "the court"]
+    records = []
+    for i in range(n):
+        who = subjects[i % len(subjects)]
+        if i % 2:
+            text, labels = (
+                f"These traitors in {who} sold out our nation, number {i}.",
+                ["name_calling"],
+            )
+        else:
+            text, labels = f"On day {i} {who} met to discuss the yearly budget.", []
+        records.append(
+            {
+                "id": f"{doc}:{i}",
+                "doc_id": doc,
+                "sent_idx": i,
+                "start": 0,
+                "end": len(text),
+                "text": text,
+                "labels": labels,
+                "spans": [],
+                "source": "propscan-corpus",
+            }
+        )
+    return records
+
+
+def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path):
+    """Forty steps on sentences where one word marks the technique: the training loss falls
+    and the model ranks and fits its own train data far better than a constant prior."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from data.hf import dataset_dict
+    from training.config import TransformerConfig
+    from training.transformer import fine_tune
+
+    train, dev = easy_records(64, "train"), easy_records(16, "dev")
+    dataset = dataset_dict({"train": train, "dev": dev, "test": dev})
+    config = TransformerConfig(
+        max_steps=40, batch_size=16, max_length=64, threads=1, patience=100, seed=1
+    )
+    losses: list[float] = []
+
+    def log_epoch(metrics: dict, step: int) -> None:
+        losses.extend([metrics["epoch/train_loss"]] if "epoch/train_loss" in metrics else [])
+
+    techniques = list(technique_ids())
+    fine_tune(dataset, config, techniques, tmp_path / "model", log_epoch=log_epoch)
+    assert len(losses) >= 5 and losses[-1] < 0.5 * losses[0], losses
+
+    column = techniques.index("name_calling")
+    gold = np.array([bool(r["labels"]) for r in train], dtype=float)
+    probs = Predictor(tmp_path / "model").predict_proba([r["text"] for r in train])[:, column]
+    assert roc_auc_score(gold, probs) > 0.95  # a constant scores 0.5
+    # A constant's best F1 is 2/3 (call everything name_calling); at the default 0.5:
+    assert f1_score(gold, probs > 0.5) > 0.9

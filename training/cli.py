@@ -264,13 +264,20 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import subprocess
-
     from training.tracking import connect, server_environment, tracking_uri
+    from training.ui import landing_url, port_in_use, serve
 
-    connect()
+    if port_in_use(args.port):
+        print(
+            f"propscan: error: port {args.port} is already in use (another `propscan ui`?); "
+            "stop it or choose another with --port",
+            file=sys.stderr,
+        )
+        return 1
+    client = connect()
     address = f"http://127.0.0.1:{args.port}"
-    print(f"MLflow UI for {tracking_uri()} at {address} (Ctrl-C stops it)", flush=True)
+    print(f"MLflow UI for {tracking_uri()}: open {landing_url(client, address)}", flush=True)
+    print("(Ctrl-C stops it)", flush=True)
     command = [
         sys.executable,
         "-m",
@@ -285,10 +292,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "--workers",
         "1",
     ]
-    try:
-        return subprocess.call(command, env=server_environment())
-    except KeyboardInterrupt:
-        return 0
+    return serve(command, server_environment())
 
 
 def add_model_commands(sub: argparse._SubParsersAction) -> None:

@@ -17,6 +17,8 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from training.storelock import store_lock
+
 
 def tracking_uri() -> str:
     """`MLFLOW_TRACKING_URI` when set, else `sqlite:///mlflow.db` in the working directory."""
@@ -29,7 +31,10 @@ def connect() -> MlflowClient:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(uri, uri)
+    with store_lock(uri):  # opening a new store creates its tables: one process at a time
+        client = MlflowClient(uri, uri)
+        client.search_registered_models(max_results=1)  # the registry store opens lazily
+    return client
 
 
 def server_environment() -> dict[str, str]:
