@@ -23,6 +23,7 @@ from training.metrics import HEADLINE, compute_metrics, metrics_table
 from training.plots import log_plots
 from training.registry import register
 from training.span_scores import SPAN_METRICS, span_metrics
+from training.storelock import store_lock
 from training.thresholds import tune_any_threshold, tune_span_thresholds, tune_thresholds
 
 
@@ -162,7 +163,8 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
     name = tracking.data_name(config.data)
     client = tracking.connect()
-    mlflow.set_experiment(config.experiment or tracking.experiment_name(config.data))
+    with store_lock(tracking.tracking_uri()):  # two first runs would both create it
+        mlflow.set_experiment(config.experiment or tracking.experiment_name(config.data))
     kept = config.output_dir or keep_dir
     with contextlib.ExitStack() as stack:
         folder = Path(kept or stack.enter_context(tempfile.TemporaryDirectory(prefix="propscan-")))

@@ -114,5 +114,8 @@ def log_split_dataset(records: list[dict], name: str, source: str, context: str)
 
 
 def ui_address(client: MlflowClient, run_id: str) -> str:
+    """The run's page in `propscan ui` (default port), in the model-training workflow."""
+    from training.ui import WORKFLOW
+
     run = client.get_run(run_id)
-    return f"http://127.0.0.1:5000/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+    return f"http://127.0.0.1:5000/#/experiments/{run.info.experiment_id}/runs/{run_id}?{WORKFLOW}"
