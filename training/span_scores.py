@@ -39,8 +39,9 @@ def predicted_spans(predictor, records: list[dict], probs, tokens, gated: bool) 
 
 
 def technique_of_each_gold_span(predictor, records: list[dict], tokens) -> list[str]:
-    """TC: for each gold span, the annotated technique with the highest mean token
-    probability inside it."""
+    """TC: for each gold span, the annotated technique with the highest token probability
+    inside it. (Chosen on the fixed split's PTC dev: the highest 0.520, the mean 0.512,
+    the sentence head's probability 0.477; on its test 0.438, 0.420 and 0.428.)"""
     techniques = predictor.techniques
     guesses = []
     for record, (offsets, token_probs) in zip(records, tokens, strict=True):
@@ -48,7 +49,7 @@ def technique_of_each_gold_span(predictor, records: list[dict], tokens) -> list[
         for span in record["spans"]:
             start, end = span["start"] - record["start"], span["end"] - record["start"]
             inside = (offsets[:, 0] < end) & (offsets[:, 1] > start)
-            scores = token_probs[inside].mean(axis=0) if inside.any() else np.zeros(len(allowed))
+            scores = token_probs[inside].max(axis=0) if inside.any() else np.zeros(len(allowed))
             guesses.append(techniques[int(np.argmax(np.where(allowed, scores, -OFF)))])
     return guesses
 
