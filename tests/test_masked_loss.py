@@ -22,8 +22,8 @@ def test_masked_cells_get_no_gradient():
 
 
 def test_ptc_batch_leaves_the_denial_head_untouched():
-    """Through the real MiniLM and the trainer's loss: the head rows of the techniques PTC
-    does not annotate receive exactly zero gradient from a PTC-only batch."""
+    """Through the real MiniLM and the trainer's loss: the sentence and span head rows of
+    the techniques PTC does not annotate receive exactly zero gradient from a PTC batch."""
     ids = technique_ids()
     base = resolve_base_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -33,13 +33,16 @@ def test_ptc_batch_leaves_the_denial_head_untouched():
     )
     batch["labels"] = torch.zeros(2, len(ids))
     batch["label_mask"] = torch.tensor([[float(t in annotated_techniques("ptc")) for t in ids]] * 2)
+    batch["token_labels"] = torch.zeros(*batch["input_ids"].shape, len(ids))
+    batch["token_mask"] = batch["attention_mask"].float()
     trainer = MaskedTrainer.__new__(MaskedTrainer)  # only compute_loss is exercised
-    trainer.pos_weight = torch.ones(len(ids))
+    trainer.pos_weight, trainer.span_weight = torch.ones(len(ids)), 1.0
     MaskedTrainer.compute_loss(trainer, model, batch).backward()
-    grad = model.classifier.weight.grad
-    for tech in ("denial", "unsupported_claim"):
-        assert torch.all(grad[ids.index(tech)] == 0)
-    assert grad[ids.index("loaded_language")].abs().sum() > 0
+    for head in (model.classifier, model.span_classifier):
+        grad = head.weight.grad
+        for tech in ("denial", "unsupported_claim"):
+            assert torch.all(grad[ids.index(tech)] == 0)
+        assert grad[ids.index("loaded_language")].abs().sum() > 0
 
 
 def test_positive_weights_favour_rare_techniques():

@@ -42,9 +42,9 @@ def fit_baseline(
     config: BaselineConfig,
     techniques: list[str],
     folder: Path,
-) -> list[LogisticRegression | None]:
+) -> tuple[TfidfVectorizer, list[LogisticRegression | None]]:
     """Fit on the training split and write a model folder (thresholds filled in later);
-    returns the fitted classifiers."""
+    returns the fitted vectorizer and classifiers, which the folder's arrays reproduce."""
     params = {
         "ngram_range": (1, config.ngram_max),
         "min_df": config.min_df,
@@ -61,4 +61,4 @@ def fit_baseline(
         if clf is not None:
             coef[i], intercept[i] = clf.coef_[0], clf.intercept_[0]
     save_baseline(folder, vectorizer, params, coef, intercept, techniques)
-    return classifiers
+    return vectorizer, classifiers
