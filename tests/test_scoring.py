@@ -39,7 +39,10 @@ def test_score_seeds_writes_every_format(trained, tmp_path, capsys):
     assert code == 0
     table = capsys.readouterr().out
     assert "documents scored" in table and "sentences with any technique" in table
-    assert re.search(r"model +models:/propscan@champion\n", table)
+    # the summary names the version the alias stands for, and its family
+    assert re.search(
+        r"model +models:/propscan@champion = version \d+ \((baseline|transformer)\)\n", table
+    )
     seed = next(SEEDS.glob("*.txt"))
     text = seed.read_text(encoding="utf-8")
     docs = [json.loads(line) for line in (out / "s.jsonl").read_text().splitlines()]
@@ -243,7 +246,7 @@ def test_refused_outputs_leave_earlier_results_untouched(trained, tmp_path, caps
     assert main(["score", str(source), "--out", str(kept), "--quiet"]) == 0
     before = kept.read_bytes()
     assert main(["score", str(source), "--out", str(kept), "--out", "o.txt", "--quiet"]) == 2
-    assert "must end in .jsonl or .csv" in capsys.readouterr().err
+    assert "must end in .jsonl, .csv or .tsv" in capsys.readouterr().err
     assert main(["score", str(kept), "--out", str(kept), "--quiet"]) == 2
     assert "both an input and an output" in capsys.readouterr().err
     assert kept.read_bytes() == before
