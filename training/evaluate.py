@@ -158,7 +158,7 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
             }
         )
         mlflow.log_params({"model_uri": uri, "eval_set": data.name, "family": family})
-        mlflow.log_input(eval_input, context="evaluation")
+        tracking.log_input(eval_input, context="evaluation")
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)

@@ -106,10 +106,18 @@ def pandas_dataset(records: list[dict], name: str, source: str):
         )
 
 
+def log_input(dataset, context: str) -> None:
+    """`mlflow.log_input` under the store lock: MLflow gets or creates the dataset's row
+    in two steps, so two runs logging the same data at once can both try to create it
+    (seen: UNIQUE constraint failed: datasets.experiment_id, datasets.name, ...)."""
+    with store_lock(tracking_uri()):
+        mlflow.log_input(dataset, context=context)
+
+
 def log_split_dataset(records: list[dict], name: str, source: str, context: str):
     """Log records as an MLflow dataset input (its digest identifies the exact data)."""
     dataset = pandas_dataset(records, name, source)
-    mlflow.log_input(dataset, context=context)
+    log_input(dataset, context)
     return dataset
 
 
