@@ -56,14 +56,18 @@ class TransformerScorer:
         )
 
     def predict_proba(self, sentences: list[str]) -> np.ndarray:
-        return self.predict(sentences)[0]
+        return self.predict(sentences, tokens=False)[0]
 
-    def predict(self, sentences: list[str]) -> tuple[np.ndarray, list[TokenProbs] | None]:
-        """Per sentence, one probability per technique; with a span head, also each real
-        token's (start, end) in the sentence and its probability per technique."""
+    def predict(
+        self, sentences: list[str], tokens: bool = True
+    ) -> tuple[np.ndarray, list[TokenProbs] | None]:
+        """Per sentence, one probability per technique; with a span head (and `tokens`),
+        also each real token's (start, end) in the sentence and its probability per
+        technique."""
+        spans = tokens and self.has_spans
         n_labels = self.model.num_labels
         if not sentences:
-            return np.zeros((0, n_labels), dtype=np.float32), [] if self.has_spans else None
+            return np.zeros((0, n_labels), dtype=np.float32), [] if spans else None
         unique = list(dict.fromkeys(sentences))  # boilerplate lines are scored once
         encoded = self.windows(unique)
         windows, owners = encoded["input_ids"], encoded["overflow_to_sample_mapping"]
@@ -80,16 +84,16 @@ class TransformerScorer:
                 ).to(next(self.model.parameters()).device)
                 output = self.model(**padded)
                 window_probs[batch] = self.torch.sigmoid(output.logits).float().cpu().numpy()
-                if output.token_logits is not None:
-                    tokens = self.torch.sigmoid(output.token_logits).float().cpu().numpy()
+                if spans:
+                    token_probs = self.torch.sigmoid(output.token_logits).float().cpu().numpy()
                     for row, i in enumerate(batch):
-                        window_tokens[i] = tokens[row, : len(windows[i])]
+                        window_tokens[i] = token_probs[row, : len(windows[i])]
         self.model.train(was_training)
         probs = np.zeros((len(unique), n_labels), dtype=np.float32)
         np.maximum.at(probs, np.array(owners), window_probs)
         position = {text: i for i, text in enumerate(unique)}
         rows = [position[s] for s in sentences]
-        if not self.has_spans:
+        if not spans:
             return probs[rows], None
         merged = merge_windows(
             encoded["offset_mapping"], owners, window_tokens, len(unique), n_labels
