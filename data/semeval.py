@@ -37,12 +37,8 @@ def check_span(span: Span) -> None:
     check_offsets(span)
 
 
-def write_submission(path: str | Path, spans: Iterable[Span]) -> int:
-    """Write the spans PTC annotates, in the order given; returns the number written.
-
-    Every span is checked before the file is opened, so a bad one leaves an existing file
-    as it was.
-    """
+def submission_lines(spans: Iterable[Span]) -> list[str]:
+    """The lines of the spans PTC annotates, in the order given, each span checked."""
     names = ptc_names()
     lines = []
     for span in spans:
@@ -50,6 +46,16 @@ def write_submission(path: str | Path, spans: Iterable[Span]) -> int:
         article_id, technique, start, end = span
         if technique in names:
             lines.append(f"{article_id}\t{names[technique]}\t{start}\t{end}\n")
+    return lines
+
+
+def write_submission(path: str | Path, spans: Iterable[Span]) -> int:
+    """Write the spans PTC annotates, in the order given; returns the number written.
+
+    Every span is checked before the file is opened, so a bad one leaves an existing file
+    as it was.
+    """
+    lines = submission_lines(spans)
     Path(path).write_text("".join(lines), encoding="utf-8", newline="\n")
     return len(lines)
 

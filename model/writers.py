@@ -187,23 +187,21 @@ class SemevalWriter:
     done = None
 
     def __init__(self, path: Path, resume: bool):
-        from data.semeval import ptc_names
-
-        self.names = ptc_names()
         if resume and path.exists():
             truncate_partial_line(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.handle = path.open("a" if resume else "w", encoding="utf-8", newline="\n")
 
     def write(self, doc: dict) -> None:
+        from data.semeval import submission_lines  # leaves out techniques PTC lacks
+
         article = article_id(doc["id"])
-        lines = [
-            f"{article}\t{self.names[span['technique']]}\t{span['start']}\t{span['end']}\n"
+        spans = [
+            (article, span["technique"], span["start"], span["end"])
             for sentence in doc["sentences"]
             for span in sentence.get("spans", [])
-            if span["technique"] in self.names  # PTC has no unsupported_claim or denial
         ]
-        self.handle.write("".join(lines))
+        self.handle.write("".join(submission_lines(spans)))
         self.handle.flush()
 
     def close(self) -> None:

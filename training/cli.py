@@ -109,7 +109,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if not predictor.has_spans:
         print(
             f"note: {model_name} has no span head (the baseline, or a transformer trained "
-            "before spans existed): sentences are scored, their spans are empty",
+            "without spans or before they existed): sentences are scored, spans are empty",
             file=sys.stderr,
         )
     summary = score_inputs(
@@ -203,7 +203,6 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
     import mlflow
 
     from data.techniques import technique_ids
-    from model.resolve import model_uri, registered_version
     from training.compare import comparison_table, paired_bootstrap
     from training.evaluate import eval_set, evaluate
     from training.plots import plot_comparison
@@ -232,10 +231,7 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
         f"{boot['documents']} documents): {verdict}"
     )
     if args.plot:
-        labels = []
-        for model in (args.a, args.b):
-            registered = registered_version(model_uri(model))
-            labels.append(version_label(client, *registered) if registered else str(model))
+        labels = [version_label(client, model) for model in (args.a, args.b)]
         plot_comparison(
             labels[0], a.metrics, labels[1], b.metrics, techniques, args.plot, data.name
         )

@@ -120,11 +120,17 @@ def register(client: MlflowClient, config, family: str, data: str, folder: Path,
     return version, ensure_champion(client, name, version)
 
 
-def version_label(client: MlflowClient, name: str, version: str) -> str:
-    """`v3 transformer (champion)`: what a person needs to tell versions apart."""
-    mv = client.get_model_version(name, version)
+def version_label(client: MlflowClient, model: str) -> str:
+    """`v3 transformer (champion)` for a registered version, whatever name the user gave
+    it (`3`, `champion`, a URI); anything else (a folder) as given."""
+    from model.resolve import model_uri, registered_version
+
+    registered = registered_version(model_uri(model))
+    if registered is None:
+        return str(model)
+    name, version = registered
+    family = client.get_model_version(name, version).tags.get("family", "")
     aliases = [a for a, v in client.get_registered_model(name).aliases.items() if str(v) == version]
-    family = mv.tags.get("family", "")
     return f"v{version} {family}".strip() + (f" ({', '.join(sorted(aliases))})" if aliases else "")
 
 

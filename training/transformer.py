@@ -86,11 +86,11 @@ class MaskedTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
         labels, mask = inputs.pop("labels"), inputs.pop("label_mask")
-        token_labels, token_mask = inputs.pop("token_labels"), inputs.pop("token_mask")
+        token_labels, token_mask = inputs.pop("token_labels", None), inputs.pop("token_mask", None)
         outputs = model(**inputs)
         pos_weight = self.pos_weight.to(labels.device)
         loss = masked_bce(outputs.logits, labels, mask, pos_weight)
-        if outputs.token_logits is not None and self.span_weight > 0:
+        if token_labels is not None:  # a span head is being trained
             cells = token_mask.unsqueeze(-1) * mask.unsqueeze(1)
             loss = loss + self.span_weight * masked_bce(
                 outputs.token_logits, token_labels, cells, pos_weight
@@ -232,6 +232,8 @@ def fine_tune(
             return_offsets_mapping=True,
         )
         offsets = encoded.pop("offset_mapping")
+        if not spans:
+            return encoded
         encoded["token_labels"] = [
             token_targets(o, list(zip(k, s, e, strict=True)), len(techniques)).tolist()
             for o, k, s, e in zip(
@@ -289,7 +291,11 @@ def fine_tune(
             args=args,
             train_dataset=train,
             processing_class=tokenizer,
-            data_collator=span_collator(tokenizer, len(techniques)),
+            data_collator=(
+                span_collator(tokenizer, len(techniques))
+                if spans
+                else DataCollatorWithPadding(tokenizer)
+            ),
             optimizers=(optimizer, None),
             callbacks=[dev_score, TrainLossLogger(log_epoch)],
             pos_weight=positive_weights(targets, mask, config.pos_weight_max),
