@@ -22,9 +22,10 @@ MODEL_DIR_ARTIFACT = "model_dir"
 
 
 class Predictor:
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, precision: str = "fp32"):
         self.folder = Path(folder)
-        self.meta, self.scorer = load_scorer(self.folder)
+        self.precision = precision
+        self.meta, self.scorer = load_scorer(self.folder, precision)
         self.thresholds = np.array(self.meta.threshold_list(), dtype=np.float32)
         self.has_spans = self.meta.span_thresholds is not None and getattr(
             self.scorer, "has_spans", False
@@ -34,9 +35,10 @@ class Predictor:
         )
 
     @classmethod
-    def load(cls, model: str | Path) -> Predictor:
-        """The model behind `3`, `champion`, a `models:/` or `runs:/` URI, or a folder."""
-        return cls(resolve_model_folder(model))
+    def load(cls, model: str | Path, precision: str = "fp32") -> Predictor:
+        """The model behind `3`, `champion`, a `models:/` or `runs:/` URI, or a folder;
+        `precision="int8"` quantizes a transformer for CPU (see model.quantize)."""
+        return cls(resolve_model_folder(model), precision)
 
     @property
     def techniques(self) -> list[str]:

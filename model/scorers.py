@@ -9,6 +9,8 @@ import numpy as np
 from model.baseline import BaselineScorer
 from model.meta import ModelMeta, load_meta
 
+PRECISIONS = ("fp32", "int8")  # int8: see model.quantize
+
 
 class TransformerScorer:
     """A fine-tuned encoder with a multi-label head.
@@ -30,12 +32,18 @@ class TransformerScorer:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, folder: Path, meta: ModelMeta) -> TransformerScorer:
+    def load(cls, folder: Path, meta: ModelMeta, precision: str = "fp32") -> TransformerScorer:
+        """The model in `folder`; with `precision="int8"` its encoder's linear layers
+        compute in 8-bit integers (see model.quantize)."""
         from transformers import AutoTokenizer
 
         from model.classifier import MeanPoolingClassifier
 
         model = MeanPoolingClassifier.load(folder).eval()
+        if precision == "int8":
+            from model.quantize import quantize_linears
+
+            quantize_linears(model.encoder)
         return cls(model, AutoTokenizer.from_pretrained(folder), meta.max_length)
 
     @property
@@ -125,11 +133,17 @@ def merge_windows(
     return merged
 
 
-def load_scorer(folder: str | Path) -> tuple[ModelMeta, BaselineScorer | TransformerScorer]:
+def load_scorer(
+    folder: str | Path, precision: str = "fp32"
+) -> tuple[ModelMeta, BaselineScorer | TransformerScorer]:
     folder = Path(folder)
     meta = load_meta(folder)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if meta.family == "baseline":
+        if precision != "fp32":
+            raise ValueError(f"{folder}: {precision} applies to transformer models, not baseline")
         return meta, BaselineScorer(folder, meta)
     if meta.family == "transformer":
-        return meta, TransformerScorer.load(folder, meta)
+        return meta, TransformerScorer.load(folder, meta, precision)
     raise ValueError(f"{folder}: unknown model family {meta.family!r}")

@@ -104,8 +104,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     check_inputs(args.inputs)  # these two before the model takes time to load
     check_outputs(args.out, args.html, args.inputs)
     connect()
-    predictor = Predictor.load(args.model)
-    model_name = f"{describe(args.model)} ({predictor.meta.family})"
+    predictor = Predictor.load(args.model, args.precision)
+    model_name = f"{describe(args.model)} ({predictor.meta.family}, {args.precision})"
     if not predictor.has_spans:
         print(
             f"note: {model_name} has no span head (the baseline, or a transformer trained "
@@ -160,6 +160,13 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
     score.add_argument("--resume", action="store_true", help="skip documents already in --out")
     score.add_argument("--id-column", default="id", help="id field of JSONL/CSV input")
     score.add_argument("--text-column", default="text", help="text field of JSONL/CSV input")
+    score.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default="fp32",
+        help="int8: a transformer's linear layers in 8-bit integers, about 1.6x faster on "
+        "CPU with nearly the same decisions (README: int8)",
+    )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(func=cmd_score)
 

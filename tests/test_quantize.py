@@ -1,0 +1,77 @@
+"""int8 inference (`--precision int8`): close to fp32, independent of batching, and the
+same output shape; its agreement with fp32 on held-out PTC is benchmarks/int8_guard.py's."""
+
+import numpy as np
+import torch
+
+from model.quantize import Int8Linear, quantize_linears
+from training.cli import main
+
+SENTENCES = [
+    "Corrupt elites are destroying everything we hold dear.",
+    "The council met on Tuesday.",
+    "Everyone knows the plan will fail, and the minister knows it too.",
+    "Rain is expected in the afternoon.",
+    "word " * 700,  # longer than the encoder's limit: several windows
+]
+
+
+def test_int8_linear_is_close_to_the_float_layer():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(384, 96)
+    x = torch.randn(3, 7, 384)
+    x[0, 0, 5] = 40.0  # an outlier, as real activations have
+    exact, approx = linear(x), Int8Linear(linear)(x)
+    assert approx.shape == exact.shape
+    error = (approx - exact).norm(dim=-1) / exact.norm(dim=-1)
+    assert error[0, 0] < 0.05  # the outlier's own token is quantized more coarsely
+    error[0, 0] = 0
+    assert error.max() < 0.012
+
+
+def test_each_token_is_quantized_alone():
+    """A token's result does not depend on the other tokens in the batch (one scale for
+    the whole batch would let an outlier elsewhere coarsen it)."""
+    torch.manual_seed(1)
+    layer = Int8Linear(torch.nn.Linear(64, 32))
+    token = torch.randn(1, 64)
+    loud = torch.randn(1, 64) * 1000
+    alone, beside = layer(token), layer(torch.cat([token, loud]))[:1]
+    assert torch.equal(alone, beside)
+
+
+def test_quantize_linears_replaces_every_linear_layer():
+    net = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.GELU(), torch.nn.Linear(8, 2))
+    assert quantize_linears(net) == 2
+    assert not any(isinstance(m, torch.nn.Linear) for m in net.modules())
+
+
+def test_int8_predictor_scores_like_fp32(trained):
+    from model.predictor import Predictor
+
+    folder = trained["transformer"].folder
+    fp32, int8 = Predictor(folder), Predictor(folder, "int8")
+    assert sum(isinstance(m, Int8Linear) for m in int8.scorer.model.encoder.modules()) > 6
+    text = " ".join(SENTENCES)
+    exact, approx = fp32.score([text])[0], int8.score([text])[0]
+    assert [(s["start"], s["end"]) for s in approx] == [(s["start"], s["end"]) for s in exact]
+    for a, e in zip(approx, exact, strict=True):
+        assert a.keys() == e.keys()
+        diff = np.abs(
+            np.array(list(a["probabilities"].values())) - list(e["probabilities"].values())
+        )
+        assert diff.max() < 0.05
+        assert all(text[s["start"] : s["end"]] == s["text"] for s in a["spans"])
+    one_by_one = np.vstack([int8.predict_proba([s]) for s in SENTENCES])
+    np.testing.assert_allclose(int8.predict_proba(SENTENCES), one_by_one, atol=2e-3)
+
+
+def test_int8_refuses_the_baseline(trained, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(SENTENCES[0])
+    model = str(trained["baseline"].folder)
+    out = str(tmp_path / "out.jsonl")
+    code = main(
+        ["score", str(tmp_path / "a.txt"), "--model", model, "--out", out, "--precision", "int8"]
+    )
+    assert code == 2
+    assert "int8 applies to transformer models" in capsys.readouterr().err
