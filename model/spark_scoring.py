@@ -304,15 +304,18 @@ def score_spark(
     text_column: str = "text",
     max_chars: int = MAX_CHARS,
     partitions: int | None = None,
+    session=None,
 ) -> SparkSummary:
     """Score `inputs` on `master`; write sentences to `out` and failed rows to
-    `errors_out` (default `OUT/_errors`), both Parquet folders, replaced if they exist."""
+    `errors_out` (default `OUT/_errors`), both Parquet folders, replaced if they exist.
+    A `session` given is used and left running (its executors keep their models loaded);
+    otherwise one is started and stopped."""
     from pyspark import StorageLevel
 
     kind = input_format(inputs)
     errors_out = errors_out or f"{out.rstrip('/')}/_errors"
     started = time.perf_counter()
-    spark = start_session(master, conf or {})
+    spark = session or start_session(master, conf or {})
     try:
         settings = Settings(
             model=pinned_model(model),
@@ -338,7 +341,8 @@ def score_spark(
         scored.unpersist()
         return summarize(spark, out, errors_out, time.perf_counter() - started)
     finally:
-        spark.stop()
+        if session is None:
+            spark.stop()
 
 
 def summarize(spark, out: str, errors_out: str, seconds: float) -> SparkSummary:
