@@ -138,7 +138,7 @@ def check_row(row: dict, settings: Settings) -> Document | tuple[str | None, str
     comes as its `line`, parsed here so that a number where text should be is seen as one;
     the checks are `propscan score`'s own (`row_document`)."""
     origin = row["origin"]
-    if row["line"] is not None:
+    if isinstance(row["line"], str):
         try:
             fields = json.loads(row["line"])
         except (json.JSONDecodeError, RecursionError) as err:
@@ -191,7 +191,8 @@ def score_batches(settings: Settings, batches: Iterator) -> Iterator:
 
     for batch in batches:
         rows, docs = [], []
-        for found in (check_row(r, settings) for r in batch.to_dict("records")):
+        records = batch.astype(object).where(batch.notna(), None).to_dict("records")  # NaN: null
+        for found in (check_row(r, settings) for r in records):
             if isinstance(found, Document):
                 docs.append(found)
             else:
@@ -275,8 +276,11 @@ def read_rows(spark, inputs: list[str], kind: str, id_column: str, text_column: 
             F.lit(None).cast("string").alias("text"),
             F.col("value").alias("line"),
         )
-    reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
-    table = reader.csv(inputs) if kind == "csv" else reader.parquet(inputs)
+    if kind == "csv":
+        options = {"header": "true", "multiLine": "true", "escape": '"'}
+        table = spark.read.options(**options).csv(inputs)
+    else:
+        table = spark.read.parquet(*inputs)
     types = dict(table.dtypes)
     for column, role in ((text_column, "--text-column"), (id_column, "--id-column")):
         if column not in types:

@@ -2,6 +2,7 @@
 
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -31,6 +32,22 @@ def corpus_documents(limit: int = 40) -> list[dict]:
 def spark_sentences(folder) -> dict[tuple[str, int], dict]:
     table = pq.read_table(folder)  # skips _errors, as Spark's reader does
     return {(row["id"], row["sent_idx"]): row for row in table.to_pylist()}
+
+
+def assert_same_sentences(got: dict, expected: dict) -> None:
+    """Spark's sentence rows against propscan score's sentences: the same offsets, text,
+    techniques and spans, probabilities within 1e-4."""
+    assert sorted(got) == sorted(expected)
+    for key, want in expected.items():
+        row = got[key]
+        assert (row["start"], row["end"], row["text"]) == (want["start"], want["end"], want["text"])
+        assert row["techniques"] == want["techniques"], key
+        probs = dict(row["probabilities"])
+        assert probs.keys() == want["probabilities"].keys()
+        assert all(abs(probs[t] - p) <= 1e-4 for t, p in want["probabilities"].items()), key
+        assert row["cut"] == want.get("cut", False)
+        spans = [(s["technique"], s["start"], s["end"], s["text"]) for s in row["spans"]]
+        assert spans == [(s["technique"], s["start"], s["end"], s["text"]) for s in want["spans"]]
 
 
 def test_spark_scores_like_propscan_score(trained, mlflow_store, tmp_path, monkeypatch):
@@ -71,16 +88,17 @@ def test_spark_scores_like_propscan_score(trained, mlflow_store, tmp_path, monke
     }
     got = spark_sentences(out)
     assert len({doc_id for doc_id, _ in got}) == len(docs)
-    assert sorted(got) == sorted(expected)
     assert len(got) > 300
     assert any(s["spans"] for s in expected.values())  # the span head is exercised
-    for key, want in expected.items():
-        row = got[key]
-        assert (row["start"], row["end"], row["text"]) == (want["start"], want["end"], want["text"])
-        assert row["techniques"] == want["techniques"], key
-        probs = dict(row["probabilities"])
-        assert probs.keys() == want["probabilities"].keys()
-        assert all(abs(probs[t] - p) <= 1e-4 for t, p in want["probabilities"].items()), key
-        assert row["cut"] == want.get("cut", False)
-        spans = [(s["technique"], s["start"], s["end"], s["text"]) for s in row["spans"]]
-        assert spans == [(s["technique"], s["start"], s["end"], s["text"]) for s in want["spans"]]
+    assert_same_sentences(got, expected)
+
+    # The same rows from Parquet (a text column holds no numbers): the same results.
+    table = tmp_path / "news.parquet"
+    pq.write_table(pa.Table.from_pylist([r for r in rows if r["url"] != "number-text"]), table)
+    out_pq = tmp_path / "from-parquet"
+    spark_args = ["--engine", "spark", "--master", "local[2]", "--out", str(out_pq)]
+    pq_args = [*common[2:], *spark_args, "--max-chars", str(MAX_CHARS)]
+    assert main(["score", str(table), *pq_args]) == 1
+    pq_failed = {r["id"]: r["reason"] for r in pq.read_table(out_pq / "_errors").to_pylist()}
+    assert pq_failed == {k: v for k, v in spark_failed.items() if k != "number-text"}
+    assert_same_sentences(spark_sentences(out_pq), expected)
