@@ -4,9 +4,11 @@ Each partition is scored by `Predictor.score`, the very code of `propscan score`
 `mapInPandas` function: the model is loaded once per executor Python process (Spark reuses
 its Python workers, and `_PREDICTORS` keeps the model between tasks) and the Predictor
 batches the sentences of a whole Arrow batch of documents (length-sorted, padded to the
-longest, de-duplicated). `mlflow.pyfunc.spark_udf` was the other way: it returns one row
-per document with its sentences nested, to be exploded after, and its model is
-the pyfunc, so the validation of rows would have to happen outside it (see README).
+longest, de-duplicated). `mlflow.pyfunc.spark_udf` over the registered pyfunc was the
+other way (not measured): it caches the model per executor and batches per Arrow batch
+too, but the pyfunc answers one row per document with its sentences nested (to be
+exploded after), scores a number or a null as text, and one failing document fails the
+whole batch, so the bad-row handling below would have to wrap it anyway.
 
 The model reaches executors by name: the driver pins an alias to its version
 (`models:/propscan@champion` -> `models:/propscan/3`, so all executors load the same

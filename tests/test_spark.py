@@ -92,13 +92,18 @@ def test_spark_scores_like_propscan_score(trained, mlflow_store, tmp_path, monke
     assert any(s["spans"] for s in expected.values())  # the span head is exercised
     assert_same_sentences(got, expected)
 
-    # The same rows from Parquet (a text column holds no numbers): the same results.
+    # The same rows from Parquet (a text column holds no numbers), and one without an id
+    # (JSONL's line number is not known on Spark): the same results.
     table = tmp_path / "news.parquet"
-    pq.write_table(pa.Table.from_pylist([r for r in rows if r["url"] != "number-text"]), table)
+    no_id = {"url": None, "body": "A row with no id."}
+    parquet_rows = [r for r in rows if r["url"] != "number-text"] + [no_id]
+    pq.write_table(pa.Table.from_pylist(parquet_rows), table)
     out_pq = tmp_path / "from-parquet"
     spark_args = ["--engine", "spark", "--master", "local[2]", "--out", str(out_pq)]
     pq_args = [*common[2:], *spark_args, "--max-chars", str(MAX_CHARS)]
     assert main(["score", str(table), *pq_args]) == 1
     pq_failed = {r["id"]: r["reason"] for r in pq.read_table(out_pq / "_errors").to_pylist()}
-    assert pq_failed == {k: v for k, v in spark_failed.items() if k != "number-text"}
+    assert pq_failed == {k: v for k, v in spark_failed.items() if k != "number-text"} | {
+        None: "missing 'url' field (the Spark engine needs ids)"
+    }
     assert_same_sentences(spark_sentences(out_pq), expected)
