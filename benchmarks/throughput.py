@@ -13,6 +13,11 @@ trained). Target: >= 2x the plain loop and >= 120 sentences per second on 2 core
 (model.quantize) >= 1.6x fp32, measured in the same run (its decisions are compared with
 fp32's in benchmarks/int8_guard.py).
 
+Then Spark (`propscan score --engine spark`, JSONL in, Parquet out) on local[1] and
+local[2] (--spark), warm: a second run in the same session, its Python workers holding
+the model, as a long job runs; the first run's rate, with the session start and model
+loads, is shown too. Target on 2 cores: local[2] >= 0.8x Predictor.score.
+
 Then long lines: segmenting and scoring (same model), in characters per second, of a
 ~5 MB text on one line (words of the first article in random order), with and without
 punctuation, next to the news articles. Linear time keeps the rates of the same order;
@@ -91,12 +96,49 @@ def long_lines(predictor, texts: list[str], size: int) -> None:
         print(f"{name:36s} segment {seg_rate:12,.0f} chars/s   score {score_rate:10,.0f} chars/s")
 
 
+def spark_rates(folder: Path, paths: list[Path], slots: int) -> tuple[float, float]:
+    """Sentences per second of `propscan score --engine spark` on local[slots], end to end
+    from JSONL to Parquet: cold (session start and model loads included) and warm (a
+    second run, the executors' Python workers holding the model)."""
+    import json
+
+    from model.spark_scoring import score_spark, start_session
+
+    work = Path(tempfile.mkdtemp(prefix="propscan-spark-bench-"))
+    source = work / "articles.jsonl"
+    with source.open("w", encoding="utf-8") as handle:
+        for path in paths:
+            handle.write(json.dumps({"id": path.name, "text": path.read_text("utf-8")}) + "\n")
+    uri = f"sqlite:///{work / 'mlflow.db'}"  # unused: the model is a folder
+    started = time.perf_counter()
+    session = start_session(f"local[{slots}]", {})
+    try:
+        cold = score_spark(
+            [str(source)], str(folder), str(work / "cold"), tracking_uri=uri, session=session
+        )
+        cold_seconds = time.perf_counter() - started
+        warm = score_spark(
+            [str(source)], str(folder), str(work / "warm"), tracking_uri=uri, session=session
+        )
+    finally:
+        session.stop()
+    return cold.sentences / cold_seconds, warm.sentences / warm.seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="fine-tuned propscan transformer folder or URI")
     parser.add_argument("--articles", type=Path, default=DEFAULT_ARTICLES)
     parser.add_argument("--limit", type=int, default=400, help="number of articles")
     parser.add_argument("--long-mb", type=float, default=5.0, help="size of the long lines")
+    parser.add_argument(
+        "--spark",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        metavar="SLOTS",
+        help="Spark local[N] runs (none: skip)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -151,6 +193,12 @@ def main() -> None:
     print(f"propscan Predictor.score (with segmenting): {end_to_end:7.1f} sentences/s")
     print(f"ratio (propscan / plain): {ours_rate / plain_rate:.2f}x")
     print(f"ratio (int8 / fp32): {int8_rate / ours_rate:.2f}x")
+    for slots in args.spark:
+        cold, warm = spark_rates(folder, paths, slots)
+        print(
+            f"Spark local[{slots}], JSONL to Parquet:      {warm:7.1f} sentences/s "
+            f"({warm / end_to_end:.2f}x Predictor.score; {cold:.1f} with session start)"
+        )
     if args.long_mb > 0:
         long_lines(predictor, texts, int(args.long_mb * 1e6))
 

@@ -94,6 +94,10 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        return cmd_score_spark(args)
+    if args.master or args.partitions or args.conf:
+        raise ValueError("--master, --partitions and --conf go with --engine spark")
     from model.batch import score_inputs
     from model.inputs import check_inputs
     from model.predictor import Predictor
@@ -102,6 +106,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from training.tracking import connect
 
     check_inputs(args.inputs)  # these two before the model takes time to load
+    args.out = [Path(p) for p in args.out]
+    args.errors = Path(args.errors) if args.errors else None
     check_outputs(args.out, args.html, args.inputs)
     connect()
     predictor = Predictor.load(args.model, args.precision)
@@ -128,6 +134,81 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 1 if summary.errors or summary.nothing_scored else 0
 
 
+def cmd_score_spark(args: argparse.Namespace) -> int:
+    from model.inputs import check_inputs
+    from training.tracking import connect, tracking_uri
+
+    if len(args.out) != 1 or args.html or args.resume:
+        raise ValueError("--engine spark writes one --out Parquet folder (no --html, --resume)")
+    local = [item for item in args.inputs if "://" not in item]
+    check_inputs(local)
+    if any(Path(args.out[0]).resolve() == Path(item).resolve() for item in local):
+        raise ValueError(f"--out {args.out[0]} is an input: it would be overwritten")
+    conf = dict(parse_conf(item) for item in args.conf)
+    from model.spark_scoring import score_spark
+
+    connect()
+    summary = score_spark(
+        args.inputs,
+        args.model,
+        args.out[0],
+        errors_out=args.errors,
+        tracking_uri=tracking_uri(),
+        master=args.master or "local[*]",
+        conf=conf,
+        id_column=args.id_column,
+        text_column=args.text_column,
+        max_chars=args.max_chars,
+        partitions=args.partitions,
+        precision=args.precision,
+    )
+    print(summary.table())
+    return 1 if summary.error_count or not summary.documents else 0
+
+
+def parse_conf(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--conf {item!r}: expected KEY=VALUE")
+    return key, value
+
+
+def add_spark_arguments(score: argparse.ArgumentParser) -> None:
+    from model.spark_scoring import MAX_CHARS
+
+    spark = score.add_argument_group(
+        "Spark (--engine spark)",
+        "Input: .parquet, .csv or .jsonl files or folders of them, with a text and an id "
+        "column; --out: a Parquet folder, one row per sentence (id, sent_idx, start, end, "
+        "text, techniques, probabilities, spans, cut); failed rows (id, origin, reason) go "
+        "to --errors, by default OUT/_errors (Spark and pandas readers of OUT skip it). "
+        "Both are replaced if they exist.",
+    )
+    spark.add_argument(
+        "--engine", choices=["local", "spark"], default="local", help="default: local"
+    )
+    spark.add_argument(
+        "--master", help="Spark master URL: local[N], spark://HOST:7077, yarn... (local[*])"
+    )
+    spark.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Spark setting, repeatable, e.g. spark.executor.memory=4g; spark.task.cpus=N "
+        "gives each task N cores and torch N threads (default 1)",
+    )
+    spark.add_argument(
+        "--partitions", type=int, help="partitions to score (default: 4 per task slot)"
+    )
+    spark.add_argument(
+        "--max-chars",
+        type=int,
+        default=MAX_CHARS,
+        help=f"longer texts are failed rows, not scored (default {MAX_CHARS:,})",
+    )
+
+
 def add_score_command(sub: argparse._SubParsersAction) -> None:
     score = sub.add_parser(
         "score",
@@ -136,7 +217,9 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         "Exit code 0 when every input was scored, 1 when any failed (see --errors) or no "
         "document was found, 2 when an input does not exist.",
     )
-    score.add_argument("inputs", nargs="+", help=".txt, folder, .jsonl, .csv or - for stdin")
+    score.add_argument(
+        "inputs", nargs="+", help=".txt, folder, .jsonl, .csv or - for stdin (Spark: see below)"
+    )
     score.add_argument(
         "--model",
         default="champion",
@@ -144,7 +227,6 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
     )
     score.add_argument(
         "--out",
-        type=Path,
         action="append",
         default=[],
         help="write results here: .jsonl (a line per document) or .csv (a row per sentence); "
@@ -156,7 +238,9 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         help="write a self-contained HTML report here (after --resume it includes the "
         "earlier documents when one --out is .jsonl)",
     )
-    score.add_argument("--errors", type=Path, help="write failed inputs here (JSONL)")
+    score.add_argument(
+        "--errors", help="write failed inputs here (JSONL; with --engine spark a Parquet folder)"
+    )
     score.add_argument("--resume", action="store_true", help="skip documents already in --out")
     score.add_argument("--id-column", default="id", help="id field of JSONL/CSV input")
     score.add_argument("--text-column", default="text", help="text field of JSONL/CSV input")
@@ -168,6 +252,7 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         "CPU with nearly the same decisions (README: int8)",
     )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_spark_arguments(score)
     score.set_defaults(func=cmd_score)
 
 
