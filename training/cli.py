@@ -111,7 +111,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     check_outputs(args.out, args.html, args.inputs)
     connect()
     predictor = Predictor.load(args.model, args.precision)
-    model_name = f"{describe(args.model)} ({predictor.meta.family}, {args.precision})"
+    int8 = ", int8" if args.precision == "int8" else ""
+    model_name = f"{describe(args.model)} ({predictor.meta.family}{int8})"
     if not predictor.has_spans:
         print(
             f"note: {model_name} has no span head (the baseline, or a transformer trained "
