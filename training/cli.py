@@ -440,6 +440,30 @@ def cmd_encoders_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_encoders_adapt(args: argparse.Namespace) -> int:
+    from training.adapt import AdaptConfig, adapt
+
+    config = AdaptConfig(
+        inputs=args.inputs,
+        base_model=args.base_model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        threads=args.threads,
+        id_column=args.id_column,
+        text_column=args.text_column,
+    )
+    result = adapt(config, progress=lambda line: print(line, file=sys.stderr))
+    print(
+        f"adapted {args.base_model} on {result.documents:,} documents: held-out masked-token "
+        f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}"
+    )
+    print(f"run: {result.ui}")
+    print(f"train on it with: propscan train transformer --base-model {result.uri}")
+    return 1 if result.problems else 0
+
+
 def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     encoders = sub.add_parser(
         "encoders",
@@ -456,6 +480,25 @@ def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     fetch.set_defaults(func=cmd_encoders_fetch)
     listing = encoders_sub.add_parser("list", help="known encoders, cached or not, and where")
     listing.set_defaults(func=cmd_encoders_list)
+    adapt = encoders_sub.add_parser(
+        "adapt",
+        help="continue an encoder's masked-language-model training on your unlabeled news",
+        description="Task-adaptive pretraining: the encoder learns the wording of your archive "
+        "(folders of .txt, JSONL, CSV) before fine-tuning. The adapted encoder is an MLflow "
+        "run in the experiment propscan/encoders; train on it with `propscan train "
+        "transformer --base-model runs:/RUN_ID/encoder`. Exits 1 if some input was unreadable "
+        "(named on stderr; the rest is used).",
+    )
+    adapt.add_argument("inputs", nargs="+", help="files or folders of unlabeled articles")
+    adapt.add_argument("--base-model", default="all-MiniLM-L6-v2", help="encoder to adapt")
+    adapt.add_argument("--epochs", type=float, default=3.0, help="passes over the text")
+    adapt.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
+    adapt.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate")
+    adapt.add_argument("--seed", type=int, default=42)
+    adapt.add_argument("--threads", type=int, default=0, help="torch threads (0: torch decides)")
+    adapt.add_argument("--id-column", default="id", help="id column of JSONL/CSV inputs")
+    adapt.add_argument("--text-column", default="text", help="text column of JSONL/CSV inputs")
+    adapt.set_defaults(func=cmd_encoders_adapt)
 
 
 def build_parser() -> argparse.ArgumentParser:

