@@ -1,10 +1,13 @@
 """int8 inference (`--precision int8`): close to fp32, independent of batching, and the
 same output shape; its agreement with fp32 on held-out PTC is benchmarks/int8_guard.py's."""
 
+import shutil
+
 import numpy as np
+import pytest
 import torch
 
-from model.quantize import Int8Linear, quantize_linears
+from model.quantize import Int8Linear, kernels, quantize_linears, quantize_rows, rescale
 from training.cli import main
 
 SENTENCES = [
@@ -38,6 +41,25 @@ def test_each_token_is_quantized_alone():
     loud = torch.randn(1, 64) * 1000
     alone, beside = layer(token), layer(torch.cat([token, loud]))[:1]
     torch.testing.assert_close(alone, beside, rtol=0, atol=1e-5)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="torch.compile needs a C++ compiler")
+def test_compiled_kernels_are_used_and_compute_what_the_eager_functions_do():
+    """Where torch.compile works, int8 layers use the fused kernels, bit for bit the same
+    arithmetic as the plain functions (what runs without a compiler)."""
+    compiled_quantize, compiled_rescale = kernels()
+    assert (compiled_quantize, compiled_rescale) != (quantize_rows, rescale)
+    torch.manual_seed(2)
+    rows = torch.randn(50, 384) * torch.rand(50, 1) * 10
+    rows[3, 7] = 300.0
+    for eager, compiled in zip(quantize_rows(rows), compiled_quantize(rows), strict=True):
+        assert torch.equal(eager, compiled)
+    layer = Int8Linear(torch.nn.Linear(384, 96))
+    assert (layer.quantize, layer.rescale) == (compiled_quantize, compiled_rescale)
+    shifted, scale, shift = quantize_rows(rows)
+    products = torch._int_mm(shifted, layer.weight_t)
+    args = (products, scale, layer.weight_scale, shift, layer.update)
+    torch.testing.assert_close(compiled_rescale(*args), rescale(*args), rtol=1e-6, atol=1e-6)
 
 
 def test_quantize_linears_replaces_every_linear_layer():
