@@ -43,7 +43,8 @@ class TransformerScorer:
         if precision == "int8":
             from model.quantize import quantize_linears
 
-            quantize_linears(model.encoder)
+            # The transformer blocks, not the [CLS] pooler that mean pooling never reads.
+            quantize_linears(getattr(model.encoder, "encoder", model.encoder))
         return cls(model, AutoTokenizer.from_pretrained(folder), meta.max_length)
 
     @property

@@ -61,7 +61,9 @@ def test_adapting_learns_the_archive_and_training_takes_the_adapted_encoder(
     assert run.data.params["documents"] == "12"
 
     local = Path(download_encoder(uri))
-    assert download_encoder(uri) == str(local)  # cached, not fetched again
+    fetched = (local / "model.safetensors").stat().st_mtime_ns
+    assert download_encoder(uri) == str(local)
+    assert (local / "model.safetensors").stat().st_mtime_ns == fetched  # cached, not fetched
     adapted = load_file(local / "model.safetensors")
     original = load_file(Path(resolve_base_model(DEFAULT_BASE_MODEL)) / "model.safetensors")
     name = "encoder.layer.5.output.dense.weight"
@@ -78,9 +80,28 @@ def test_adapting_learns_the_archive_and_training_takes_the_adapted_encoder(
     assert result.run_id != run.info.run_id
 
 
-def test_an_archive_without_readable_text_is_an_error(own_store, tmp_path, capsys):
+def test_bad_arguments_stop_before_any_training(own_store, tmp_path, capsys):
     folder = tmp_path / "nothing"
     folder.mkdir()
     (folder / "scan.txt").write_bytes(b"\x00\x01PDF")
     assert main(["encoders", "adapt", str(folder)]) == 2
     assert "no readable documents" in capsys.readouterr().err
+    assert main(["encoders", "adapt", str(folder), str(tmp_path / "typo")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["encoders", "adapt", str(folder), "--batch-size", "0"])
+    assert "must be above 0" in capsys.readouterr().err
+
+
+def test_an_artifact_that_is_not_an_encoder_is_refused(own_store):
+    import mlflow
+
+    from training.adapt import download_encoder
+    from training.tracking import connect
+
+    connect()
+    mlflow.set_experiment("propscan/test")
+    with mlflow.start_run() as run:
+        mlflow.log_text("not an encoder", "model/notes.txt")
+    with pytest.raises(ValueError, match="no config.json"):
+        download_encoder(f"runs:/{run.info.run_id}/model")

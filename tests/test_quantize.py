@@ -45,21 +45,25 @@ def test_each_token_is_quantized_alone():
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="torch.compile needs a C++ compiler")
 def test_compiled_kernels_are_used_and_compute_what_the_eager_functions_do():
-    """Where torch.compile works, int8 layers use the fused kernels, bit for bit the same
-    arithmetic as the plain functions (what runs without a compiler)."""
+    """Where torch.compile works, int8 layers use the fused kernels, already compiled for
+    scoring (inference mode, any shape), and they quantize exactly as the plain functions
+    (what runs without a compiler) do."""
     compiled_quantize, compiled_rescale = kernels()
     assert (compiled_quantize, compiled_rescale) != (quantize_rows, rescale)
-    torch.manual_seed(2)
-    rows = torch.randn(50, 384) * torch.rand(50, 1) * 10
-    rows[3, 7] = 300.0
-    for eager, compiled in zip(quantize_rows(rows), compiled_quantize(rows), strict=True):
-        assert torch.equal(eager, compiled)
     layer = Int8Linear(torch.nn.Linear(384, 96))
     assert (layer.quantize, layer.rescale) == (compiled_quantize, compiled_rescale)
-    shifted, scale, shift = quantize_rows(rows)
-    products = torch._int_mm(shifted, layer.weight_t)
-    args = (products, scale, layer.weight_scale, shift, layer.update)
-    torch.testing.assert_close(compiled_rescale(*args), rescale(*args), rtol=1e-6, atol=1e-6)
+    torch.manual_seed(2)
+    with torch.inference_mode(), torch._dynamo.config.patch(error_on_recompile=True):
+        rows = torch.randn(50, 384) * torch.rand(50, 1) * 10
+        rows[3, 7] = 300.0
+        quantized = compiled_quantize(rows)
+        shifted, scale, shift = quantized
+        products = torch._int_mm(shifted, layer.weight_t)
+        args = (products, scale, layer.weight_scale, shift, layer.update)
+        rescaled = compiled_rescale(*args)
+    for eager, compiled in zip(quantize_rows(rows), quantized, strict=True):
+        assert torch.equal(eager, compiled)
+    torch.testing.assert_close(rescaled, rescale(*args), rtol=1e-6, atol=1e-6)
 
 
 def test_quantize_linears_replaces_every_linear_layer():
@@ -75,7 +79,8 @@ def test_int8_predictor_scores_like_fp32(trained):
     fp32, int8 = Predictor(folder), Predictor(folder, "int8")
     assert sum(isinstance(m, Int8Linear) for m in int8.scorer.model.encoder.modules()) > 6
     text = " ".join(SENTENCES)
-    exact, approx = fp32.score([text])[0], int8.score([text])[0]
+    with torch._dynamo.config.patch(error_on_recompile=True):  # compiled when loaded
+        exact, approx = fp32.score([text])[0], int8.score([text])[0]
     assert [(s["start"], s["end"]) for s in approx] == [(s["start"], s["end"]) for s in exact]
     for a, e in zip(approx, exact, strict=True):
         assert a.keys() == e.keys()

