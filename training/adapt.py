@@ -26,6 +26,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
+from data.splits import doc_position
 from model.inputs import Document, InputError, Skipped, check_inputs, read_inputs
 from training.encoders import cache_root
 from training.tracking import connect, git_commit, ui_address
@@ -57,7 +58,6 @@ class AdaptResult:
     run_id: str
     uri: str
     documents: int
-    blocks: int
     loss_before: float
     loss_after: float
     problems: list[str] = field(default_factory=list)
@@ -84,12 +84,8 @@ def split_heldout(documents: list[Document], share: float) -> tuple[list[str], l
     the same archive holds out the same articles wherever it lies. With two documents or
     more, at least one is held out (and one kept), so the loss before and after is measured
     whenever it can be."""
-
-    def position(doc: Document) -> float:
-        return int.from_bytes(hashlib.sha256(doc.id.encode()).digest()[:8], "big") / 2**64
-
-    ranked = sorted(documents, key=position)
-    count = sum(position(doc) < share for doc in ranked)
+    ranked = sorted(documents, key=lambda doc: doc_position(doc.id))
+    count = sum(doc_position(doc.id) < share for doc in ranked)
     count = min(max(count, 1), len(ranked) - 1)  # one document: nothing held out
     return [d.text for d in ranked[count:]], [d.text for d in ranked[:count]]
 
@@ -238,7 +234,6 @@ def adapt(config: AdaptConfig, progress=print) -> AdaptResult:
         run_id=run_id,
         uri=f"runs:/{run_id}/{ARTIFACT}",
         documents=len(documents),
-        blocks=len(train_rows),
         loss_before=before,
         loss_after=after,
         problems=problems,
