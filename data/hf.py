@@ -51,7 +51,10 @@ def to_row(record: dict, ids: tuple[str, ...]) -> dict:
 
 def build_dataset(records: Iterable[dict]) -> datasets.Dataset:
     ids = technique_ids()
-    return datasets.Dataset.from_list([to_row(r, ids) for r in records], features=FEATURES)
+    rows = [to_row(r, ids) for r in records]
+    if not rows:  # from_list cannot take the columns from rows that are not there
+        return datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES)
+    return datasets.Dataset.from_list(rows, features=FEATURES)
 
 
 def build_dataset_dict(

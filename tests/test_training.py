@@ -96,6 +96,31 @@ def test_pyfunc_one_row_per_input(trained):
     assert list(out["n_sentences"]) == [1, 1, 1, 2]
 
 
+def test_a_model_to_ship_learns_from_the_test_share_too(trained, small_data, tmp_path):
+    """--split-ratios 0.9 0.1 0: more to learn from, dev still tunes, no test figures
+    anywhere a user reads them."""
+    from training.config import BaselineConfig
+    from training.run import report, train
+
+    config = BaselineConfig(
+        data=small_data,
+        split_ratios=[0.9, 0.1, 0.0],
+        experiment="propscan/test",
+        registered_model="propscan-shipped",
+    )
+    result = train(config, keep_dir=tmp_path)
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    usual = client.get_run(trained["baseline"].run_id)
+    assert run.data.params["n_test"] == "0"
+    assert int(run.data.params["n_train"]) > int(usual.data.params["n_train"])
+    assert "micro_f1" not in run.data.metrics and "dev/micro_f1" in run.data.metrics
+    assert "Test metrics**: none" in client.get_model_version("propscan-shipped", "1").description
+    assert "no test split" in report(result, "propscan-shipped")
+    scored = Predictor(tmp_path).score(SENTENCES[:1])[0][0]
+    assert set(scored["probabilities"]) == set(technique_ids())
+
+
 def easy_records(n: int, doc: str) -> list[dict]:
     """Half the sentences call someone "traitors" (name_calling), half are plain news."""
     subjects = ["the council", "the minister", "the board", "the mayor", "the union", "the court"]

@@ -18,8 +18,20 @@ def model_card(
     family, meta: ModelMeta, data: str, digests: dict[str, str], metrics: dict, config
 ) -> str:
     base = f" on `{meta.base_model}`" if meta.base_model else ""
-    weak = sorted(meta.techniques, key=lambda t: metrics.get(f"f1/{t}", 0.0))[:3]
     thresholds = ", ".join(f"{t} {v:.2f}" for t, v in meta.thresholds.items())
+    if metrics:
+        weak = sorted(meta.techniques, key=lambda t: metrics[f"f1/{t}"])[:3]
+        figures = [
+            f"**Test metrics**: micro-F1 {metrics['micro_f1']:.3f}, macro-F1 "
+            f"{metrics['macro_f1']:.3f}, any-technique F1 {metrics['any_f1']:.3f}.",
+            f"**Weakest techniques**: {', '.join(weak)}.",
+        ]
+    else:
+        figures = [
+            "**Test metrics**: none; trained without a test split (test share "
+            f"{config.split_ratios[2]:g}), so every held-out figure comes from "
+            "cross-validating the same recipe."
+        ]
     return "\n".join(
         [
             f"# propscan {family}{base}",
@@ -27,9 +39,7 @@ def model_card(
             f"**Data**: `{data}` ({', '.join(config.data)}); dataset digests: "
             + ", ".join(f"{s} `{d}`" for s, d in digests.items())
             + ".",
-            f"**Test metrics**: micro-F1 {metrics['micro_f1']:.3f}, macro-F1 "
-            f"{metrics['macro_f1']:.3f}, any-technique F1 {metrics['any_f1']:.3f}.",
-            f"**Weakest techniques**: {', '.join(weak)}.",
+            *figures,
             f"**Thresholds** (tuned on dev): {thresholds}; a sentence's most likely "
             f"technique is also reported from {meta.any_threshold:.2f}"
             + (" (off)." if meta.any_threshold >= OFF else "."),

@@ -158,7 +158,10 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
     dataset = dataset_dict(
         {split: [r for parts in splits_by_spec.values() for r in parts[split]] for split in SPLITS}
     )
-    for split in SPLITS:
+    # A test share of 0 is the model to ship once cross-validation has fixed the recipe:
+    # it learns from those documents too, and has no test figures.
+    with_test = config.split_ratios[2] > 0
+    for split in SPLITS if with_test else ("train", "dev"):
         if len(dataset[split]) == 0:
             raise ValueError(f"the {split} split is empty: add documents or change --split-ratios")
     name = tracking.data_name(config.data)
@@ -183,60 +186,71 @@ def train(config: BaselineConfig | TransformerConfig, keep_dir: Path | None = No
             predictor, dev_probs = tune_rule(folder, dataset["dev"], dev_probs, dev_tokens)
             _, dev_y, dev_mask = split_arrays(dataset["dev"])
             dev_metrics = compute_metrics(predictor.decide(dev_probs), dev_y, dev_mask, techniques)
-            test_records = [r for parts in splits_by_spec.values() for r in parts["test"]]
-            test = measure(predictor, dataset["test"], test_records)
             meta = predictor.meta
-
-            mlflow.log_metrics(test.metrics)
             mlflow.log_metrics({f"dev/{k}": v for k, v in dev_metrics.items()})
-            mlflow.log_metrics(
-                {f"{source}/{k}": v for source, m in test.sources.items() for k, v in m.items()}
-            )
+            test = None
+            if with_test:
+                test_records = [r for parts in splits_by_spec.values() for r in parts["test"]]
+                test = measure(predictor, dataset["test"], test_records)
+                log_test(test, family, name, techniques)
             mlflow.log_metrics({f"threshold/{t}": v for t, v in meta.thresholds.items()})
             if meta.span_thresholds:
                 mlflow.log_metrics(
                     {f"span_threshold/{t}": v for t, v in meta.span_thresholds.items()}
                 )
             mlflow.log_metric("any_threshold", meta.any_threshold)
-            mlflow.log_metrics(
-                {
-                    "train_seconds": train_seconds,
-                    "score_sentences_per_second": test.sentences_per_second,
-                }
-            )
+            mlflow.log_metric("train_seconds", train_seconds)
             mlflow.log_dict(meta.thresholds, "thresholds.json")
-            log_plots(
-                test.metrics,
-                test.probs,
-                test.targets,
-                test.mask,
-                techniques,
-                f"{family} on {name} test",
-                "test",
-            )
+            test_metrics = test.metrics if test else {}
             version, became_champion = register(
-                client, config, family, name, folder, digests, test.metrics
+                client, config, family, name, folder, digests, test_metrics
             )
     return TrainResult(
         run.info.run_id,
         version,
         Path(kept) if kept else None,
         dev_metrics,
-        test.metrics,
-        test.sources,
+        test_metrics,
+        test.sources if test else {},
         train_seconds,
         became_champion,
         tracking.ui_address(client, run.info.run_id),
     )
 
 
+def log_test(test: Measured, family: str, name: str, techniques: list[str]) -> None:
+    """The test split's figures and plots, under the names every family shares."""
+    mlflow.log_metrics(test.metrics)
+    mlflow.log_metrics(
+        {f"{source}/{k}": v for source, m in test.sources.items() for k, v in m.items()}
+    )
+    mlflow.log_metric("score_sentences_per_second", test.sentences_per_second)
+    log_plots(
+        test.metrics,
+        test.probs,
+        test.targets,
+        test.mask,
+        techniques,
+        f"{family} on {name} test",
+        "test",
+    )
+
+
 def report(result: TrainResult, registered_model: str) -> str:
     """What a person at the terminal sees when a run ends."""
     techniques = list(technique_ids())
-    lines = [
-        f"test metrics ({result.train_seconds:.0f} s training):",
-        metrics_table(result.test_metrics, techniques),
-    ]
+    if result.test_metrics:
+        lines = [
+            f"test metrics ({result.train_seconds:.0f} s training):",
+            metrics_table(result.test_metrics, techniques),
+        ]
+    else:
+        lines = [
+            f"no test split ({result.train_seconds:.0f} s training): measure the recipe by "
+            "cross-validation (benchmarks/quality.py --folds 5); dev, which chose the "
+            "thresholds and flatters the model:",
+            metrics_table(result.dev_metrics, techniques),
+        ]
     if len(result.source_metrics) > 1:
         lines.append("each source's test sentences alone:")
         lines += [
