@@ -15,8 +15,11 @@ cross-validates by document instead: K runs per family, each holding out a diffe
 1/K of the documents (dev stays 10%, train gets the rest), and the figures are computed
 over every document's held-out predictions pooled together.
 
-With a span head (the transformer's default) it also prints the span metrics of each
-test set: SI and TC of SemEval-2020 task 11 and FLC of NLP4IF-2019.
+Beside the F1s of the decisions it prints how well the probabilities rank, which the
+thresholds (tuned on a few dev articles) do not move: each technique's average precision,
+averaged (mean AP), and that of "any technique" (any AP). With a span head (the
+transformer's default) it also prints the span metrics of each test set: SI and TC of
+SemEval-2020 task 11 and FLC of NLP4IF-2019.
 
 Targets for the fine-tuned MiniLM on held-out PTC, 5 folds: micro-F1 >= 0.41, macro-F1
 >= 0.28, any_f1 >= 0.64 (issue #16); SI F1 >= 0.42, FLC F1 >= 0.22, TC micro-F1 >= 0.55
@@ -60,13 +63,15 @@ def pooled_span_metrics(outcomes: list[tuple]) -> dict[str, float]:
     return score_outcomes(gold, predicted, guesses)
 
 
-def metrics_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, float]:
-    """Metrics over the decisions of one or more test splits pooled together."""
+def metrics_of(parts: list[tuple[np.ndarray, ...]]) -> dict[str, float]:
+    """Metrics over the (decisions, probabilities, gold, mask) of one or more test splits
+    pooled together: F1s of the decisions and how well the probabilities rank."""
     from data.techniques import technique_ids
-    from training.metrics import compute_metrics
+    from training.metrics import compute_metrics, ranking_metrics
 
-    decisions, gold, mask = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
-    return compute_metrics(decisions, gold, mask, list(technique_ids()))
+    decisions, probs, gold, mask = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    metrics = compute_metrics(decisions, gold, mask, list(technique_ids()))
+    return metrics | ranking_metrics(probs, gold, mask)
 
 
 def family_config(family: str, data: list[str], epochs: float, overrides: list[str]):
@@ -165,7 +170,7 @@ def main() -> None:
             for spec, records in by_spec.items():
                 parts = split_records(records, ratios, offset)
                 probs, gold, mask, tokens = split_probs(predictor, parts["test"])
-                part = (predictor.decide(probs), gold, mask)
+                part = (predictor.decide(probs), probs, gold, mask)
                 held_out[spec].append(part)
                 spans = ""
                 if tokens is not None:
@@ -186,7 +191,8 @@ def main() -> None:
                 print(
                     f"{family} fold {fold + 1}/{len(splits)} on {source_name(spec)} "
                     f"test: micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-                    f"any_f1 {m['any_f1']:.3f}{spans}  ({len(part[0])} sentences; train "
+                    f"any_f1 {m['any_f1']:.3f}  mean AP {m['mean_ap']:.3f}{spans}  "
+                    f"({len(part[0])} sentences; train "
                     f"{result.train_seconds:.0f} s, wall {wall_seconds[-1]:.0f} s)",
                     flush=True,
                 )
@@ -218,13 +224,18 @@ def main() -> None:
     print(f"\ntrained on {' + '.join(data)}; scored on {scheme}")
     print(
         f"{'family':12s} {'test set':9s} {'sentences':>9s} {'micro-F1':>9s} {'macro-F1':>9s} "
-        f"{'any_f1':>7s} {'train s':>8s} {'wall s':>7s}"
+        f"{'any_f1':>7s} {'mean AP':>8s} {'any AP':>7s} {'train s':>8s} {'wall s':>7s}"
     )
     for family, name, m, sentences, train_s, wall in rows:
         print(
             f"{family:12s} {name:9s} {sentences:9d} {m['micro_f1']:9.3f} {m['macro_f1']:9.3f} "
-            f"{m['any_f1']:7.3f} {train_s:8.0f} {wall:7.0f}"
+            f"{m['any_f1']:7.3f} {m['mean_ap']:8.3f} {m['any_ap']:7.3f} {train_s:8.0f} "
+            f"{wall:7.0f}"
         )
+    print(
+        "(mean AP: average precision per technique, averaged; any AP: for 'any technique'. "
+        "They measure the ranking, which thresholds do not move)"
+    )
     if args.folds > 1:
         print("(train s and wall s: mean per fold)")
     if span_rows:

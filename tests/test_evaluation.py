@@ -5,7 +5,7 @@ import numpy as np
 from model.decision import decide
 from training.compare import paired_bootstrap
 from training.evaluate import Evaluation
-from training.metrics import compute_metrics
+from training.metrics import compute_metrics, ranking_metrics
 from training.thresholds import tune_any_threshold, tune_thresholds
 
 TECHS = ["a", "b", "c", "d"]
@@ -28,6 +28,21 @@ def test_masked_cells_do_not_count():
     m = compute_metrics(decide(probs, np.array([0.5, 0.5])), gold, mask, ["x", "y"])
     assert m["micro_f1"] == 1.0 and m["any_f1"] == 1.0
     assert m["precision/y"] == 0.0 and m["macro_f1"] == 1.0  # y has no annotated positive
+
+
+def test_ranking_metrics_on_a_case_worked_by_hand():
+    """Technique 0 ranks positive, negative, positive, negative: AP (1/1 + 2/3) / 2 = 5/6.
+    Technique 1 is annotated on the first two sentences only (as PTC lacks a technique), P
+    then N: AP 1, whatever the unannotated third sentence scores. Technique 2 has no
+    positive and stays out of the mean. "Any": highest annotated scores 0.9 (P), 0.8 (N),
+    0.5 (P), 0.5 (N), so precision 1 at recall 0.5, then 2/4 at recall 1: AP 0.75 (with
+    the unannotated 0.99 counted it would be 1)."""
+    probs = np.array([[0.9, 0.6, 0.5], [0.8, 0.2, 0.5], [0.3, 0.99, 0.5], [0.1, 0.1, 0.5]])
+    gold = np.array([[1, 1, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    mask = np.array([[1, 1, 1], [1, 1, 1], [1, 0, 1], [1, 0, 1]])
+    ranking = ranking_metrics(probs, gold, mask)
+    assert np.isclose(ranking["mean_ap"], (5 / 6 + 1) / 2)
+    assert np.isclose(ranking["any_ap"], 0.75)
 
 
 def test_tuned_thresholds_beat_a_fixed_one_and_silence_noise():

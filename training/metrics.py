@@ -10,7 +10,7 @@ does this sentence carry any technique at all?
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
 
 HEADLINE = ("micro_f1", "macro_f1", "any_f1")
 
@@ -42,6 +42,24 @@ def compute_metrics(
     metrics["macro_f1"] = float(f[present].mean()) if present.any() else 0.0
     metrics["any_f1"] = f1_score(gold.any(axis=1), pred.any(axis=1), zero_division=0)
     return {k: float(v) for k, v in metrics.items()}
+
+
+def ranking_metrics(probs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """How well the probabilities rank, whatever the thresholds: `mean_ap`, the average
+    precision of each technique with an annotated positive (over its annotated sentences),
+    averaged; `any_ap`, that of the highest annotated probability for "any technique".
+    F1 moves with thresholds tuned on a few dev articles; these do not."""
+    keep, gold = mask > 0, (targets > 0.5) & (mask > 0)
+    aps = [
+        average_precision_score(gold[keep[:, i], i], probs[keep[:, i], i])
+        for i in range(probs.shape[1])
+        if gold[:, i].any()
+    ]
+    any_score = np.where(keep, probs, 0.0).max(axis=1)
+    return {
+        "mean_ap": float(np.mean(aps)) if aps else 0.0,
+        "any_ap": float(average_precision_score(gold.any(axis=1), any_score)),
+    }
 
 
 def metrics_table(metrics: dict[str, float], techniques: list[str]) -> str:
