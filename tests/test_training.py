@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from data.techniques import technique_ids
 from model.predictor import Predictor
 
-FIXED = ["micro_f1", "macro_f1", "any_f1"] + [
+FIXED = ["micro_f1", "macro_f1", "any_f1", "mean_ap", "any_ap"] + [
     f"{kind}/{t}" for t in technique_ids() for kind in ("f1", "precision", "recall")
 ]
 

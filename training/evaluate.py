@@ -21,7 +21,7 @@ from data.splits import DEFAULT_RATIOS, split_records
 from model.predictor import Predictor
 from model.resolve import describe, model_uri, registered_version, resolve_model_folder
 from training import tracking
-from training.metrics import compute_metrics, metrics_table
+from training.metrics import compute_metrics, metrics_table, ranking_metrics
 from training.plots import log_plots
 from training.span_scores import span_metrics
 
@@ -139,7 +139,7 @@ def evaluate(model: str, data: EvalSet, reuse: bool = True) -> Evaluation:
     probs, tokens = predictor.predict(texts)
     techniques = predictor.techniques
     pred = predictor.decide(probs).astype(np.int8)
-    metrics = compute_metrics(pred, gold, mask, techniques)
+    metrics = compute_metrics(pred, gold, mask, techniques) | ranking_metrics(probs, gold, mask)
     if tokens is not None:  # a span head: SI, FLC and TC too, under fixed names
         metrics.update(span_metrics(predictor, data.records, probs, tokens))
     doc_ids = np.array([r["doc_id"] for r in data.records])

@@ -55,10 +55,10 @@ def ranking_metrics(probs: np.ndarray, targets: np.ndarray, mask: np.ndarray) ->
         for i in range(probs.shape[1])
         if gold[:, i].any()
     ]
-    any_score = np.where(keep, probs, 0.0).max(axis=1)
+    any_gold, any_score = gold.any(axis=1), np.where(keep, probs, 0.0).max(axis=1)
     return {
         "mean_ap": float(np.mean(aps)) if aps else 0.0,
-        "any_ap": float(average_precision_score(gold.any(axis=1), any_score)),
+        "any_ap": float(average_precision_score(any_gold, any_score)) if any_gold.any() else 0.0,
     }
 
 

@@ -19,7 +19,7 @@ from model.meta import save_meta
 from model.predictor import Predictor
 from training import tracking
 from training.config import BaselineConfig, TransformerConfig, config_params
-from training.metrics import HEADLINE, compute_metrics, metrics_table
+from training.metrics import HEADLINE, compute_metrics, metrics_table, ranking_metrics
 from training.plots import log_plots
 from training.registry import register
 from training.span_scores import SPAN_METRICS, span_metrics
@@ -136,6 +136,7 @@ def measure(predictor: Predictor, split, records: list[dict]) -> Measured:
     probs, tokens = predictor.predict(texts)
     throughput = len(texts) / max(time.perf_counter() - started, 1e-9)
     metrics = compute_metrics(predictor.decide(probs), targets, mask, predictor.techniques)
+    metrics.update(ranking_metrics(probs, targets, mask))
     if tokens is not None:
         metrics.update(span_metrics(predictor, records, probs, tokens))
     sources = per_source(predictor, records, probs, tokens, targets, mask)
