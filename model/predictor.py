@@ -16,7 +16,7 @@ from model.decision import decide
 from model.resolve import resolve_model_folder
 from model.scorers import TokenProbs, load_scorer
 from model.segment import segment
-from model.spans import decode_spans
+from model.spans import decode_spans, whole_word
 
 MODEL_DIR_ARTIFACT = "model_dir"
 
@@ -63,6 +63,7 @@ class Predictor:
         """The spans of one sentence (`text`, starting at `start` in its document), with
         offsets into the document; only the `reported` techniques' when given."""
         offsets, token_probs = tokens
+        words = [whole_word(text, int(s), int(e)) for s, e in offsets]
         return [
             {
                 "technique": self.techniques[k],
@@ -72,7 +73,7 @@ class Predictor:
                 "probability": round(prob, 4),
             }
             for k, s_start, s_end, prob in decode_spans(
-                token_probs, offsets, self.span_thresholds, reported
+                token_probs, words, self.span_thresholds, reported
             )
         ]
 

@@ -3,8 +3,9 @@ probabilities back to character spans.
 
 The span head gives every token one probability per technique (spans may overlap). A
 technique's span is a run of consecutive tokens at or over its span threshold, from the
-first token's first character to the last token's last one, so `text[start:end]` is
-always a slice of the sentence. Its probability is the highest of its tokens'.
+first token's first character to the last token's last one, widened to whole words, so
+`text[start:end]` is always a slice of the sentence. Its probability is the highest of its
+tokens'.
 
 Sentence and span decisions agree: a span is shown only for a technique the sentence
 reports, and a reported technique with no token over its span threshold still shows its
@@ -35,6 +36,16 @@ def token_targets(
     return targets
 
 
+def whole_word(text: str, start: int, end: int) -> tuple[int, int]:
+    """A token's (start, end) widened to the word it is part of: a span that begins or
+    ends on a word piece ("calation" of "escalation") shows the whole word."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
 def runs(above: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) index of each run of True values."""
     edges = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
@@ -62,9 +73,10 @@ def decode_spans(
     """(technique index, start, end, probability) of each span in one sentence.
 
     `token_probs` is (tokens, techniques) for the sentence's real tokens in order and
-    `offsets` their (start, end). With `reported` (a boolean per technique: the
-    sentence's decisions) only those techniques get spans, each at least its best run;
-    without it, every run over its threshold (what the span metrics score)."""
+    `offsets` their (start, end); widened to whole words, two runs in one word may give
+    the same span, kept once at the higher probability. With `reported` (a boolean per
+    technique: the sentence's decisions) only those techniques get spans, each at least
+    its best run; without it, every run over its threshold (what the span metrics score)."""
     spans = []
     if not len(token_probs):
         return spans
@@ -78,4 +90,7 @@ def decode_spans(
         for first, last in found:
             prob = float(column[first : last + 1].max())
             spans.append((k, int(offsets[first][0]), int(offsets[last][1]), prob))
-    return sorted(spans, key=lambda span: (span[1], span[2], span[0]))
+    best: dict[tuple[int, int, int], float] = {}
+    for k, start, end, prob in spans:
+        best[k, start, end] = max(prob, best.get((k, start, end), 0.0))
+    return sorted(((*key, prob) for key, prob in best.items()), key=lambda s: (s[1], s[2], s[0]))

@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 from model.classifier import SPAN_HEAD_FILE
 from model.meta import META_FILE
 from model.predictor import Predictor
-from model.spans import decode_spans, token_targets
+from model.spans import decode_spans, token_targets, whole_word
 
 # "Corrupt elites lie." tokens: Corrupt 0-7, elites 8-14, lie 15-18, . 18-19
 OFFSETS = np.array([(0, 7), (8, 14), (15, 18), (18, 19)])
@@ -37,6 +37,19 @@ def test_a_reported_technique_always_shows_its_most_likely_run():
     # nothing reaches 0.5; the best token (elites, 0.3) and neighbours >= 0.15 (Corrupt is
     # 0.1: out; lie 0.2: in) make the run 8..18; technique 1 is not reported: no span
     assert spans == [(0, 8, 18, pytest.approx(0.3))]
+
+
+def test_a_span_shows_whole_words_never_a_word_piece():
+    text = "They fear escalation now"
+    # tokens: They 0-4, fear 5-9, es 10-12, ##cal 12-15, ##ation 15-20, now 21-24
+    pieces = [(0, 4), (5, 9), (10, 12), (12, 15), (15, 20), (21, 24)]
+    words = [whole_word(text, start, end) for start, end in pieces]
+    assert words == [(0, 4), (5, 9), (10, 20), (10, 20), (10, 20), (21, 24)]
+    ends_of_a_word = np.array([[0.1], [0.1], [0.1], [0.1], [0.9], [0.1]])  # only "ation"
+    (span,) = decode_spans(ends_of_a_word, words, np.array([0.5]))
+    assert text[span[1] : span[2]] == "escalation"
+    two_runs_in_one_word = np.array([[0.1], [0.1], [0.8], [0.2], [0.9], [0.1]])
+    assert decode_spans(two_runs_in_one_word, words, np.array([0.5])) == [(0, 10, 20, 0.9)]
 
 
 @pytest.fixture(scope="module")
