@@ -73,8 +73,8 @@ def decode_spans(
     """(technique index, start, end, probability) of each span in one sentence.
 
     `token_probs` is (tokens, techniques) for the sentence's real tokens in order and
-    `offsets` their (start, end); widened to whole words, two runs in one word may give
-    the same span, kept once at the higher probability. With `reported` (a boolean per
+    `offsets` their (start, end); widened to whole words, runs that share a word become
+    one span, at the higher probability. With `reported` (a boolean per
     technique: the sentence's decisions) only those techniques get spans, each at least
     its best run; without it, every run over its threshold (what the span metrics score)."""
     spans = []
@@ -87,10 +87,13 @@ def decode_spans(
         found = runs(column >= thresholds[k])
         if not found and reported is not None:
             found = [best_run(column)]
+        merged: list[tuple[int, int, int, float]] = []
         for first, last in found:
+            start, end = int(offsets[first][0]), int(offsets[last][1])
             prob = float(column[first : last + 1].max())
-            spans.append((k, int(offsets[first][0]), int(offsets[last][1]), prob))
-    best: dict[tuple[int, int, int], float] = {}
-    for k, start, end, prob in spans:
-        best[k, start, end] = max(prob, best.get((k, start, end), 0.0))
-    return sorted(((*key, prob) for key, prob in best.items()), key=lambda s: (s[1], s[2], s[0]))
+            if merged and start < merged[-1][2]:  # widened to words, two runs share one
+                _, start, previous_end, previous_prob = merged.pop()
+                end, prob = max(end, previous_end), max(prob, previous_prob)
+            merged.append((k, start, end, prob))
+        spans += merged
+    return sorted(spans, key=lambda span: (span[1], span[2], span[0]))

@@ -50,6 +50,9 @@ def test_a_span_shows_whole_words_never_a_word_piece():
     assert text[span[1] : span[2]] == "escalation"
     two_runs_in_one_word = np.array([[0.1], [0.1], [0.8], [0.2], [0.9], [0.1]])
     assert decode_spans(two_runs_in_one_word, words, np.array([0.5])) == [(0, 10, 20, 0.9)]
+    # "fear es" and "ation now" share "escalation": one span, "fear escalation now"
+    sharing_a_word = np.array([[0.1], [0.7], [0.6], [0.2], [0.8], [0.9]])
+    assert decode_spans(sharing_a_word, words, np.array([0.5])) == [(0, 5, 24, 0.9)]
 
 
 @pytest.fixture(scope="module")
