@@ -44,17 +44,25 @@ def compute_metrics(
     return {k: float(v) for k, v in metrics.items()}
 
 
+def technique_aps(probs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> list:
+    """Each technique's average precision over the sentences its source annotates; None
+    for a technique without an annotated positive."""
+    keep, gold = mask > 0, (targets > 0.5) & (mask > 0)
+    return [
+        average_precision_score(gold[keep[:, i], i], probs[keep[:, i], i])
+        if gold[:, i].any()
+        else None
+        for i in range(probs.shape[1])
+    ]
+
+
 def ranking_metrics(probs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """How well the probabilities rank, whatever the thresholds: `mean_ap`, the average
     precision of each technique with an annotated positive (over its annotated sentences),
     averaged; `any_ap`, that of the highest annotated probability for "any technique".
     F1 moves with thresholds tuned on a few dev articles; these do not."""
     keep, gold = mask > 0, (targets > 0.5) & (mask > 0)
-    aps = [
-        average_precision_score(gold[keep[:, i], i], probs[keep[:, i], i])
-        for i in range(probs.shape[1])
-        if gold[:, i].any()
-    ]
+    aps = [ap for ap in technique_aps(probs, targets, mask) if ap is not None]
     any_gold, any_score = gold.any(axis=1), np.where(keep, probs, 0.0).max(axis=1)
     return {
         "mean_ap": float(np.mean(aps)) if aps else 0.0,

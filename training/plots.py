@@ -43,9 +43,12 @@ def plot_pr_curves(
     path: Path,
     title: str,
 ) -> Path:
-    from sklearn.metrics import average_precision_score, precision_recall_curve
+    from sklearn.metrics import precision_recall_curve
+
+    from training.metrics import technique_aps
 
     plt = pyplot()
+    aps = technique_aps(probs, targets, mask)
     cols = 4
     rows = (len(techniques) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(12, 3 * rows), squeeze=False)
@@ -56,9 +59,8 @@ def plot_pr_curves(
         if gold.any() and not gold.all():
             precision, recall, _ = precision_recall_curve(gold, probs[keep, i])
             ax.plot(recall, precision)
-            ap = average_precision_score(gold, probs[keep, i])
             ax.axhline(gold.mean(), color="#999999", linestyle=":", linewidth=1)
-            ax.set_title(f"{tech}\nAP {ap:.2f} (chance {gold.mean():.2f})", fontsize=9)
+            ax.set_title(f"{tech}\nAP {aps[i]:.2f} (chance {gold.mean():.2f})", fontsize=9)
         else:
             ax.text(0.5, 0.5, "no positives", ha="center")
             ax.set_title(tech, fontsize=9)
