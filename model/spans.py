@@ -36,6 +36,19 @@ def token_targets(
     return targets
 
 
+def span_token_ranges(
+    offsets: list[tuple[int, int]], spans: list[tuple[int, int, int]]
+) -> list[list[int]]:
+    """[technique, first token, stop token] of each span that holds a real token: the
+    tokens whose characters a span shares are consecutive."""
+    ranges = []
+    for technique, s_start, s_end in spans:
+        inside = [i for i, (a, b) in enumerate(offsets) if b > a and a < s_end and s_start < b]
+        if inside:
+            ranges.append([technique, inside[0], inside[-1] + 1])
+    return ranges
+
+
 def whole_word(text: str, start: int, end: int) -> tuple[int, int]:
     """A token's (start, end) widened to the word it is part of: a span that begins or
     ends on a word piece ("calation" of "escalation") shows the whole word."""

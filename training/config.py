@@ -75,6 +75,16 @@ class TransformerConfig(CommonConfig):
     span_loss_weight: float = option(
         1.0, "weight of the span head's token loss beside the sentence loss (0: no span head)"
     )
+    sentence_technique_loss_weight: float = option(
+        0.0,
+        "weight of a softmax loss that teaches the sentence head to tell a sentence's "
+        "techniques from the others its source annotates (0: none)",
+    )
+    span_technique_loss_weight: float = option(
+        0.0,
+        "weight of a softmax loss over each gold span's mean span-head logits: its technique "
+        "against the others (SemEval's TC; 0: none)",
+    )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
 
 

@@ -36,7 +36,7 @@ from model.classifier import MeanPoolingClassifier
 from model.decision import decide
 from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
-from model.spans import token_targets
+from model.spans import span_token_ranges, token_targets
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
@@ -78,28 +78,77 @@ def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float) -> torch
     return torch.tensor(np.clip(ratio, 1.0, max(cap, 1.0)), dtype=torch.float32)
 
 
+def span_technique_loss(
+    token_logits: torch.Tensor, span_tokens: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Cross-entropy of each gold span's technique against the other techniques its source
+    annotates, from the span head's token logits averaged over the span: the sigmoids
+    learn each technique apart, this teaches them to tell techniques apart (SemEval's TC)."""
+    if len(span_tokens) == 0:
+        return token_logits.sum() * 0.0
+    rows, techniques = span_tokens[:, 0], span_tokens[:, 1]
+    pooled = torch.stack(
+        [token_logits[row, first:stop].mean(0) for row, _, first, stop in span_tokens.tolist()]
+    )
+    pooled = pooled.masked_fill(mask[rows] == 0, -1e4)
+    return torch.nn.functional.cross_entropy(pooled, techniques)
+
+
+def sentence_technique_loss(
+    logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """For each sentence with a technique, cross-entropy of the sentence head's logits
+    (over the techniques its source annotates) against its techniques, shared equally."""
+    gold = labels * mask
+    rows = gold.sum(1) > 0
+    if not rows.any():
+        return logits.sum() * 0.0
+    z = logits[rows].masked_fill(mask[rows] == 0, -1e4)
+    return torch.nn.functional.cross_entropy(z, gold[rows] / gold[rows].sum(1, keepdim=True))
+
+
 class MaskedTrainer(Trainer):
     """The Trainer with the masked loss: sentence BCE plus, with a span head, the token
     BCE (weighted by `span_weight`) over the real tokens and the techniques the record's
-    source annotates."""
+    source annotates; and, when their weights are not 0, the softmax losses that teach
+    the heads to tell techniques apart (`sentence_technique_loss`, `span_technique_loss`)."""
 
-    def __init__(self, *args, pos_weight: torch.Tensor, span_weight: float, **kwargs):
+    def __init__(
+        self,
+        *args,
+        pos_weight: torch.Tensor,
+        span_weight: float,
+        sentence_technique_weight: float,
+        span_technique_weight: float,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.pos_weight = pos_weight
         self.span_weight = span_weight
+        self.sentence_technique_weight = sentence_technique_weight
+        self.span_technique_weight = span_technique_weight
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
         labels, mask = inputs.pop("labels"), inputs.pop("label_mask")
         token_labels, token_mask = inputs.pop("token_labels", None), inputs.pop("token_mask", None)
+        span_tokens = inputs.pop("span_tokens", None)
         outputs = model(**inputs)
         pos_weight = self.pos_weight.to(labels.device)
         loss = masked_bce(outputs.logits, labels, mask, pos_weight)
+        if self.sentence_technique_weight > 0:
+            loss = loss + self.sentence_technique_weight * sentence_technique_loss(
+                outputs.logits, labels, mask
+            )
         if token_labels is not None:  # a span head is being trained
             cells = token_mask.unsqueeze(-1) * mask.unsqueeze(1)
             loss = loss + self.span_weight * masked_bce(
                 outputs.token_logits, token_labels, cells, pos_weight
             )
+            if self.span_technique_weight > 0:
+                loss = loss + self.span_technique_weight * span_technique_loss(
+                    outputs.token_logits, span_tokens, mask
+                )
         return (loss, outputs) if return_outputs else loss
 
 
@@ -111,6 +160,7 @@ def span_collator(tokenizer, n_techniques: int):
     def collate(features: list[dict]) -> dict:
         targets = [f.pop("token_labels") for f in features]
         real = [f.pop("token_mask") for f in features]
+        ranges = [f.pop("span_tokens") for f in features]
         batch = pad(features)
         length = batch["input_ids"].shape[1]
         token_labels = torch.zeros(len(features), length, n_techniques)
@@ -120,6 +170,9 @@ def span_collator(tokenizer, n_techniques: int):
                 token_labels[i, : len(rows)] = torch.tensor(rows)
             token_mask[i, : len(keep)] = torch.tensor(keep, dtype=torch.float32)
         batch["token_labels"], batch["token_mask"] = token_labels, token_mask
+        batch["span_tokens"] = torch.tensor(
+            [[i, *r] for i, rs in enumerate(ranges) for r in rs], dtype=torch.long
+        ).reshape(-1, 4)
         return batch
 
     return collate
@@ -239,15 +292,18 @@ def fine_tune(
         offsets = encoded.pop("offset_mapping")
         if not spans:
             return encoded
-        encoded["token_labels"] = [
-            token_targets(o, list(zip(k, s, e, strict=True)), len(techniques)).tolist()
-            for o, k, s, e in zip(
-                offsets,
-                batch["span_technique"],
-                batch["span_start"],
-                batch["span_end"],
-                strict=True,
+        gold = [
+            list(zip(k, s, e, strict=True))
+            for k, s, e in zip(
+                batch["span_technique"], batch["span_start"], batch["span_end"], strict=True
             )
+        ]
+        encoded["token_labels"] = [
+            token_targets(o, g, len(techniques)).tolist()
+            for o, g in zip(offsets, gold, strict=True)
+        ]
+        encoded["span_tokens"] = [
+            span_token_ranges(o, g) for o, g in zip(offsets, gold, strict=True)
         ]
         encoded["token_mask"] = [[float(end > start) for start, end in o] for o in offsets]
         return encoded
@@ -284,7 +340,7 @@ def fine_tune(
             save_strategy="no",
             logging_strategy="epoch",
             train_sampling_strategy="group_by_length",
-            label_names=["labels", "label_mask", "token_labels", "token_mask"],
+            label_names=["labels", "label_mask", "token_labels", "token_mask", "span_tokens"],
             remove_unused_columns=False,
             seed=config.seed,
             data_seed=config.seed,
@@ -305,6 +361,8 @@ def fine_tune(
             callbacks=[dev_score, TrainLossLogger(log_epoch)],
             pos_weight=positive_weights(targets, mask, config.pos_weight_max),
             span_weight=config.span_loss_weight,
+            sentence_technique_weight=config.sentence_technique_loss_weight,
+            span_technique_weight=config.span_technique_loss_weight,
         )
         trainer.train()
     model.save(folder)
