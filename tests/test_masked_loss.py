@@ -8,6 +8,7 @@ from transformers import AutoTokenizer
 from data.records import annotated_techniques
 from data.techniques import technique_ids
 from model.classifier import MeanPoolingClassifier
+from training.config import TransformerConfig
 from training.transformer import (
     MaskedTrainer,
     masked_bce,
@@ -102,3 +103,8 @@ def test_sentence_technique_loss_on_a_case_worked_by_hand():
     loss.backward()
     assert torch.all(logits.grad[1] == 0)  # no technique: no softmax loss
     assert logits.grad[0, 2] == 0  # not annotated by its source
+
+
+def test_the_span_technique_loss_without_a_span_head_is_refused():
+    with pytest.raises(ValueError, match="--span-loss-weight"):
+        TransformerConfig(span_loss_weight=0.0, span_technique_loss_weight=0.2)

@@ -87,6 +87,13 @@ class TransformerConfig(CommonConfig):
     )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
 
+    def __post_init__(self):
+        if self.span_technique_loss_weight > 0 and self.span_loss_weight <= 0:
+            raise ValueError(
+                "--span-technique-loss-weight trains the span head: it needs --span-loss-weight "
+                "above 0"
+            )
+
 
 FAMILIES = {"baseline": BaselineConfig, "transformer": TransformerConfig}
 
