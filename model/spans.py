@@ -20,33 +20,30 @@ import numpy as np
 RUN_SHARE = 0.5  # a fallback run keeps neighbours at >= half the best token's probability
 
 
-def token_targets(
-    offsets: list[tuple[int, int]], spans: list[tuple[int, int, int]], n_techniques: int
-) -> np.ndarray:
-    """(tokens, techniques) 0/1: a token is in a span when they share a character.
-
-    `offsets` are each token's (start, end) in the sentence, (0, 0) for special tokens;
-    `spans` are (technique index, start, end) in the sentence."""
-    targets = np.zeros((len(offsets), n_techniques), dtype=np.float32)
-    for i, (start, end) in enumerate(offsets):
-        if end > start:
-            for technique, s_start, s_end in spans:
-                if start < s_end and s_start < end:
-                    targets[i, technique] = 1.0
-    return targets
-
-
 def span_token_ranges(
     offsets: list[tuple[int, int]], spans: list[tuple[int, int, int]]
 ) -> list[list[int]]:
-    """[technique, first token, stop token] of each span that holds a real token: the
-    tokens whose characters a span shares are consecutive."""
+    """[technique, first token, stop token] of each span that shares a character with a
+    real token; the tokens it shares characters with are consecutive.
+
+    `offsets` are each token's (start, end) in the sentence, (0, 0) for special tokens;
+    `spans` are (technique index, start, end) in the sentence."""
     ranges = []
     for technique, s_start, s_end in spans:
         inside = [i for i, (a, b) in enumerate(offsets) if b > a and a < s_end and s_start < b]
         if inside:
             ranges.append([technique, inside[0], inside[-1] + 1])
     return ranges
+
+
+def token_targets(
+    offsets: list[tuple[int, int]], spans: list[tuple[int, int, int]], n_techniques: int
+) -> np.ndarray:
+    """(tokens, techniques) 0/1: a token is in a span when they share a character."""
+    targets = np.zeros((len(offsets), n_techniques), dtype=np.float32)
+    for technique, first, stop in span_token_ranges(offsets, spans):
+        targets[first:stop, technique] = 1.0
+    return targets
 
 
 def whole_word(text: str, start: int, end: int) -> tuple[int, int]:
