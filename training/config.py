@@ -64,7 +64,9 @@ class TransformerConfig(CommonConfig):
     # 7e-5 0.47; 1.5e-4 and 2e-4 worse. Mean pooling, batch 8: 7e-5 0.530, 1e-4 0.526.
     batch_size: int = option(8, "sentences per training batch")
     learning_rate: float = option(7e-5, "peak learning rate (linear decay after warm-up)")
-    head_learning_rate: float = option(2e-3, "learning rate of the new classification head")
+    head_learning_rate: float = option(
+        2e-3, "learning rate of the new sentence head (the span head learns at --learning-rate)"
+    )
     weight_decay: float = option(0.01, "AdamW weight decay")
     warmup_ratio: float = option(0.06, "share of steps spent warming up the learning rate")
     max_length: int = option(128, "tokens per window; longer sentences are scored in windows")
