@@ -12,7 +12,9 @@ the corpus annotate, and it teaches the shared encoder which words carry a techn
 
 On disk: the encoder as a transformers folder (config + safetensors), the sentence head
 in `head.safetensors`, the span head in `span_head.safetensors` (absent in folders made
-before it existed: those score with empty spans); no pickle anywhere.
+before it existed: those score with empty spans), the technique head that names the
+technique of a given span in `technique_head.safetensors` (absent before it existed: TC
+then takes the span head's highest token probability); no pickle anywhere.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel
 from transformers.utils import ModelOutput
 
 HEAD_FILE = "head.safetensors"
 SPAN_HEAD_FILE = "span_head.safetensors"
+TECHNIQUE_HEAD_FILE = "technique_head.safetensors"  # see model.technique_head
 
 
 @dataclass
@@ -45,6 +49,7 @@ class MeanPoolingClassifier(torch.nn.Module):
         hidden = encoder.config.hidden_size
         self.classifier = torch.nn.Linear(hidden, num_labels)
         self.span_classifier = torch.nn.Linear(hidden, num_labels) if spans else None
+        self.technique_classifier: torch.nn.Linear | None = None  # fitted after training
 
     @property
     def num_labels(self) -> int:
@@ -75,6 +80,16 @@ class MeanPoolingClassifier(torch.nn.Module):
                 model.span_classifier.load_state_dict(load_file(span_path))
             except (RuntimeError, KeyError) as err:
                 raise ValueError(f"{span_path}: not a span head for this model ({err})") from None
+        technique_path = Path(folder) / TECHNIQUE_HEAD_FILE
+        if technique_path.is_file():
+            head = torch.nn.Linear(model.encoder.config.hidden_size, model.num_labels)
+            try:
+                head.load_state_dict(load_file(technique_path))
+            except (RuntimeError, KeyError, SafetensorError) as err:
+                raise ValueError(
+                    f"{technique_path}: not a technique head for this model ({err})"
+                ) from None
+            model.technique_classifier = head
         return model
 
     def save(self, folder: str | Path) -> None:
@@ -82,6 +97,10 @@ class MeanPoolingClassifier(torch.nn.Module):
         save_file(self.classifier.state_dict(), str(Path(folder) / HEAD_FILE))
         if self.span_classifier is not None:
             save_file(self.span_classifier.state_dict(), str(Path(folder) / SPAN_HEAD_FILE))
+        if self.technique_classifier is not None:
+            save_file(
+                self.technique_classifier.state_dict(), str(Path(folder) / TECHNIQUE_HEAD_FILE)
+            )
 
     def forward(
         self,

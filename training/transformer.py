@@ -37,6 +37,7 @@ from model.decision import decide
 from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import span_token_ranges, token_targets
+from model.technique_head import fit_technique_head, span_vectors
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
@@ -266,6 +267,20 @@ def parameter_groups(model: MeanPoolingClassifier, config: TransformerConfig) ->
     ]
 
 
+def technique_head_from_spans(
+    model: MeanPoolingClassifier, tokenizer, train: datasets.Dataset, max_length: int
+) -> torch.nn.Linear | None:
+    """The technique head (model.technique_head), fitted on the training sentences' gold
+    spans through the finished encoder."""
+    refs, labels = [], []
+    columns = zip(train["span_technique"], train["span_start"], train["span_end"], strict=True)
+    for i, (kinds, starts, ends) in enumerate(columns):
+        refs += [(i, start, end) for start, end in zip(starts, ends, strict=True)]
+        labels += list(kinds)
+    vectors = span_vectors(model.encoder, tokenizer, train["text"], refs, max_length)
+    return fit_technique_head(vectors, labels, model.num_labels)
+
+
 def fine_tune(
     dataset: datasets.DatasetDict,
     config: TransformerConfig,
@@ -367,6 +382,10 @@ def fine_tune(
             span_technique_weight=config.span_technique_loss_weight,
         )
         trainer.train()
+    if spans:
+        model.technique_classifier = technique_head_from_spans(
+            model, tokenizer, dataset["train"], config.max_length
+        )
     model.save(folder)
     tokenizer.save_pretrained(folder)
     save_untuned_meta(
