@@ -9,8 +9,8 @@ from sklearn.preprocessing import StandardScaler
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from model.classifier import TECHNIQUE_HEAD_FILE, MeanPoolingClassifier
-from model.technique_head import NEVER, fit_technique_head, span_vectors, technique_scores
-from training.transformer import resolve_base_model
+from model.technique_head import NEVER, span_vectors, technique_scores
+from training.transformer import fit_technique_head, resolve_base_model
 
 
 def clusters(n_classes: int, seed: int = 0) -> tuple[np.ndarray, list[int]]:

@@ -23,6 +23,8 @@ from pathlib import Path
 import datasets
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 from transformers import (
     AutoTokenizer,
     DataCollatorWithPadding,
@@ -37,7 +39,7 @@ from model.decision import decide
 from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import span_token_ranges, token_targets
-from model.technique_head import fit_technique_head, span_vectors
+from model.technique_head import NEVER, span_vectors
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
@@ -265,6 +267,33 @@ def parameter_groups(model: MeanPoolingClassifier, config: TransformerConfig) ->
         }
         for (is_head, decays), params in groups.items()
     ]
+
+
+def fit_technique_head(
+    vectors: np.ndarray, labels: list[int], n_labels: int
+) -> torch.nn.Linear | None:
+    """A linear layer whose argmax is the logistic regression's prediction (standardising
+    folded in); None with fewer than two techniques to tell apart."""
+    if len(set(labels)) < 2:
+        return None
+    scaler = StandardScaler().fit(vectors)
+    regression = LogisticRegression(C=0.01, max_iter=1000).fit(scaler.transform(vectors), labels)
+    coef = regression.coef_
+    if len(regression.classes_) == 2:  # binary: logits 0 and coef . x + b
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.array([0.0, regression.intercept_[0]])
+    else:
+        intercept = regression.intercept_
+    weight = coef / scaler.scale_
+    head = torch.nn.Linear(vectors.shape[1], n_labels)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(NEVER)
+        head.weight[regression.classes_] = torch.tensor(weight, dtype=torch.float32)
+        head.bias[regression.classes_] = torch.tensor(
+            intercept - weight @ scaler.mean_, dtype=torch.float32
+        )
+    return head
 
 
 def technique_head_from_spans(
