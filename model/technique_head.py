@@ -17,6 +17,8 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from model.spans import span_token_ranges
+
 NEVER = -1e4  # bias of a technique without training spans: never the argmax
 
 SpanRef = tuple[int, int, int]  # (index of the text, start, end), offsets into the text
@@ -49,10 +51,11 @@ def span_vectors(
             offsets = encoded.pop("offset_mapping").numpy()
             hidden = encoder(**encoded.to(device)).last_hidden_state.float().cpu().numpy()
             for k, text in enumerate(batch):
-                real = offsets[k, :, 1] > offsets[k, :, 0]
+                token_offsets = offsets[k].tolist()
                 for row, start, end in by_text[text]:
-                    inside = real & (offsets[k, :, 0] < end) & (offsets[k, :, 1] > start)
-                    vectors[row] = hidden[k, inside if inside.any() else real].mean(0)
+                    found = span_token_ranges(token_offsets, [(0, start, end)])
+                    tokens = slice(*found[0][1:]) if found else offsets[k, :, 1] > offsets[k, :, 0]
+                    vectors[row] = hidden[k, tokens].mean(0)
     encoder.train(was_training)
     return vectors
 
