@@ -28,6 +28,8 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModel
 from transformers.utils import ModelOutput
 
+from model.technique_head import N_FACTS
+
 HEAD_FILE = "head.safetensors"
 SPAN_HEAD_FILE = "span_head.safetensors"
 TECHNIQUE_HEAD_FILE = "technique_head.safetensors"  # see model.technique_head
@@ -82,14 +84,7 @@ class MeanPoolingClassifier(torch.nn.Module):
                 raise ValueError(f"{span_path}: not a span head for this model ({err})") from None
         technique_path = Path(folder) / TECHNIQUE_HEAD_FILE
         if technique_path.is_file():
-            head = torch.nn.Linear(model.encoder.config.hidden_size, model.num_labels)
-            try:
-                head.load_state_dict(load_file(technique_path))
-            except (RuntimeError, KeyError, SafetensorError) as err:
-                raise ValueError(
-                    f"{technique_path}: not a technique head for this model ({err})"
-                ) from None
-            model.technique_classifier = head
+            model.technique_classifier = load_technique_head(technique_path, model)
         return model
 
     def save(self, folder: str | Path) -> None:
@@ -120,3 +115,19 @@ class MeanPoolingClassifier(torch.nn.Module):
                 self.span_classifier(self.dropout(hidden)) if self.span_classifier else None
             ),
         )
+
+
+def load_technique_head(path: Path, model: MeanPoolingClassifier) -> torch.nn.Linear:
+    """The technique head in `path`: it reads the mean vector and its facts, or (fitted
+    before the facts existed) the mean vector alone."""
+    hidden = model.encoder.config.hidden_size
+    try:
+        state = load_file(path)
+        inputs = state["weight"].shape[-1]
+        if inputs not in (hidden, hidden + N_FACTS):
+            raise RuntimeError(f"{inputs} inputs, not {hidden} or {hidden + N_FACTS}")
+        head = torch.nn.Linear(inputs, model.num_labels)
+        head.load_state_dict(state)
+    except (RuntimeError, KeyError, SafetensorError) as err:
+        raise ValueError(f"{path}: not a technique head for this model ({err})") from None
+    return head

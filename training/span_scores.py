@@ -12,7 +12,7 @@ import numpy as np
 
 from data.records import annotated_techniques
 from data.span_metrics import Span, flc_scores, si_scores, tc_scores
-from model.technique_head import span_vectors, technique_scores
+from model.technique_head import span_features, technique_scores
 
 SPAN_METRICS = ("si_f1", "flc_f1", "tc_micro_f1")
 
@@ -62,7 +62,7 @@ def technique_of_each_gold_span(predictor, records: list[dict], tokens) -> list[
 
 def technique_head_scores(predictor, records: list[dict]):
     """An iterator over the technique head's scores of every gold span, in order, or None
-    without a head."""
+    without a head. A span's article is the records of its document among `records`."""
     model = predictor.scorer.model
     if model.technique_classifier is None:
         return None
@@ -73,8 +73,11 @@ def technique_head_scores(predictor, records: list[dict]):
     ]
     scorer = predictor.scorer
     texts = [record["text"] for record in records]
-    vectors = span_vectors(model.encoder, scorer.tokenizer, texts, refs, scorer.max_length)
-    return iter(technique_scores(model.technique_classifier, vectors))
+    doc_ids = [record["doc_id"] for record in records]
+    features = span_features(
+        model.encoder, scorer.tokenizer, texts, doc_ids, refs, scorer.max_length
+    )
+    return iter(technique_scores(model.technique_classifier, features))
 
 
 def span_outcomes(predictor, records: list[dict], probs, tokens, gated: bool = True):

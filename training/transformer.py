@@ -39,7 +39,7 @@ from model.decision import decide
 from model.meta import save_untuned_meta
 from model.scorers import TransformerScorer
 from model.spans import span_token_ranges, token_targets
-from model.technique_head import NEVER, span_vectors
+from model.technique_head import NEVER, span_features
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
@@ -300,14 +300,16 @@ def technique_head_from_spans(
     model: MeanPoolingClassifier, tokenizer, train: datasets.Dataset, max_length: int
 ) -> torch.nn.Linear | None:
     """The technique head (model.technique_head), fitted on the training sentences' gold
-    spans through the finished encoder."""
+    spans through the finished encoder, each read in its article."""
     refs, labels = [], []
     columns = zip(train["span_technique"], train["span_start"], train["span_end"], strict=True)
     for i, (kinds, starts, ends) in enumerate(columns):
         refs += [(i, start, end) for start, end in zip(starts, ends, strict=True)]
         labels += list(kinds)
-    vectors = span_vectors(model.encoder, tokenizer, train["text"], refs, max_length)
-    return fit_technique_head(vectors, labels, model.num_labels)
+    features = span_features(
+        model.encoder, tokenizer, train["text"], train["doc_id"], refs, max_length
+    )
+    return fit_technique_head(features, labels, model.num_labels)
 
 
 def fine_tune(
