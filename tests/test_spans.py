@@ -36,6 +36,13 @@ def test_runs_over_the_threshold_become_character_spans():
     assert spans == [(0, 0, 14, 0.9), (0, 18, 19, 0.7)]
 
 
+def test_a_run_grows_over_neighbours_at_half_its_threshold():
+    probs = np.array([[0.3], [0.9], [0.2], [0.4]])
+    # Corrupt (0.3 >= 0.25) joins elites (0.9); lie (0.2) ends the run; "." (0.4) is over
+    # half the threshold but holds no token over it: no span
+    assert decode_spans(probs, OFFSETS, np.array([0.5])) == [(0, 0, 14, 0.9)]
+
+
 def test_a_reported_technique_always_shows_its_most_likely_run():
     probs = np.array([[0.1, 0.1], [0.3, 0.2], [0.2, 0.3], [0.05, 0.1]])
     reported = np.array([True, False])
