@@ -96,14 +96,14 @@ def repetition_facts(texts: list[str], doc_ids: list[str], spans: list[SpanRef])
         articles[doc].append(text.lower())
     joined = {doc: "\n".join(sentences) for doc, sentences in articles.items()}
     words = {doc: Counter(LONG_WORD.findall(article)) for doc, article in joined.items()}
+    own_words = [Counter(LONG_WORD.findall(text.lower())) for text in texts]
     facts = np.zeros((len(spans), 3))
     for row, (index, start, end) in enumerate(spans):
-        doc, own = doc_ids[index], texts[index].lower()
+        doc = doc_ids[index]
         phrase = texts[index][start:end].lower().strip()
         again = max(joined[doc].count(phrase) - 1, 0) if phrase else 0
-        mine = Counter(LONG_WORD.findall(own))
         span_words = LONG_WORD.findall(phrase)
-        elsewhere = [words[doc][w] > mine[w] for w in span_words]
+        elsewhere = [words[doc][w] > own_words[index][w] for w in span_words]
         facts[row] = np.log1p(again), again > 0, np.mean(elsewhere) if span_words else 0.0
     return facts
 
