@@ -252,7 +252,7 @@ def main() -> None:
             )
         print(
             "(shown: spans of the techniques a sentence reports, as users see them; "
-            "all runs: every run of tokens over its span threshold)"
+            "all runs: every technique's runs over its span threshold, reported or not)"
         )
 
 
