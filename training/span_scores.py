@@ -12,6 +12,7 @@ import numpy as np
 
 from data.records import annotated_techniques
 from data.span_metrics import Span, flc_scores, si_scores, tc_scores
+from model.spans import span_token_ranges
 from model.technique_head import span_features, technique_scores
 
 SPAN_METRICS = ("si_f1", "flc_f1", "tc_micro_f1")
@@ -54,8 +55,12 @@ def technique_of_each_gold_span(predictor, records: list[dict], tokens) -> list[
                 here = next(scores)
             else:
                 start, end = span["start"] - record["start"], span["end"] - record["start"]
-                inside = (offsets[:, 0] < end) & (offsets[:, 1] > start)
-                here = token_probs[inside].max(axis=0) if inside.any() else np.zeros(len(allowed))
+                found = span_token_ranges(offsets.tolist(), [(0, start, end)])
+                here = (
+                    token_probs[slice(*found[0][1:])].max(axis=0)
+                    if found
+                    else np.zeros(len(allowed))
+                )
             guesses.append(techniques[int(np.argmax(np.where(allowed, here, -np.inf)))])
     return guesses
 

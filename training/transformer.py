@@ -270,14 +270,14 @@ def parameter_groups(model: MeanPoolingClassifier, config: TransformerConfig) ->
 
 
 def fit_technique_head(
-    vectors: np.ndarray, labels: list[int], n_labels: int
+    features: np.ndarray, labels: list[int], n_labels: int
 ) -> torch.nn.Linear | None:
     """A linear layer whose argmax is the logistic regression's prediction (standardising
     folded in); None with fewer than two techniques to tell apart."""
     if len(set(labels)) < 2:
         return None
-    scaler = StandardScaler().fit(vectors)
-    regression = LogisticRegression(C=0.01, max_iter=1000).fit(scaler.transform(vectors), labels)
+    scaler = StandardScaler().fit(features)
+    regression = LogisticRegression(C=0.01, max_iter=1000).fit(scaler.transform(features), labels)
     coef = regression.coef_
     if len(regression.classes_) == 2:  # binary: logits 0 and coef . x + b
         coef = np.vstack([np.zeros_like(coef), coef])
@@ -285,7 +285,7 @@ def fit_technique_head(
     else:
         intercept = regression.intercept_
     weight = coef / scaler.scale_
-    head = torch.nn.Linear(vectors.shape[1], n_labels)
+    head = torch.nn.Linear(features.shape[1], n_labels)
     with torch.no_grad():
         head.weight.zero_()
         head.bias.fill_(NEVER)
