@@ -36,7 +36,9 @@ def spark_sentences(folder) -> dict[tuple[str, int], dict]:
 
 def assert_same_sentences(got: dict, expected: dict) -> None:
     """Spark's sentence rows against propscan score's sentences: the same offsets, text,
-    techniques and spans, probabilities within 1e-4."""
+    techniques and spans, probabilities within one unit of the fourth decimal they are
+    rounded to (Spark's batches pad to other lengths, which moves the last bits of a
+    float and can flip a rounding: 0.1235 against 0.1234 differ by just over 1e-4)."""
     assert sorted(got) == sorted(expected)
     for key, want in expected.items():
         row = got[key]
@@ -44,7 +46,7 @@ def assert_same_sentences(got: dict, expected: dict) -> None:
         assert row["techniques"] == want["techniques"], key
         probs = dict(row["probabilities"])
         assert probs.keys() == want["probabilities"].keys()
-        assert all(abs(probs[t] - p) <= 1e-4 for t, p in want["probabilities"].items()), key
+        assert all(abs(probs[t] - p) < 1.5e-4 for t, p in want["probabilities"].items()), key
         assert row["cut"] == want.get("cut", False)
         spans = [(s["technique"], s["start"], s["end"], s["text"]) for s in row["spans"]]
         assert spans == [(s["technique"], s["start"], s["end"], s["text"]) for s in want["spans"]]
