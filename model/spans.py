@@ -41,6 +41,13 @@ def span_token_ranges(
     return ranges
 
 
+def span_tokens(offsets: list[tuple[int, int]], start: int, end: int) -> slice | None:
+    """The tokens one span (`start`, `end` in the sentence) shares characters with, or
+    None when it shares none with a real token (it lies past the encoder's limit)."""
+    found = span_token_ranges(offsets, [(0, start, end)])
+    return slice(*found[0][1:]) if found else None
+
+
 def token_targets(
     offsets: list[tuple[int, int]], spans: list[tuple[int, int, int]], n_techniques: int
 ) -> np.ndarray:

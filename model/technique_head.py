@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import torch
 
-from model.spans import span_token_ranges
+from model.spans import span_tokens
 
 NEVER = -1e4  # bias of a technique without training spans: never the argmax
 N_FACTS = 6  # the columns after the mean vector: see length_facts and repetition_facts
@@ -70,10 +70,11 @@ def span_vectors(
             offsets = encoded.pop("offset_mapping").numpy()
             hidden = encoder(**encoded.to(device)).last_hidden_state.float().cpu().numpy()
             for k, text in enumerate(batch):
+                token_offsets = offsets[k].tolist()
                 real = offsets[k, :, 1] > offsets[k, :, 0]
                 for row, start, end in by_text[text]:
-                    found = span_token_ranges(offsets[k].tolist(), [(0, start, end)])
-                    tokens = slice(*found[0][1:]) if found else real
+                    found = span_tokens(token_offsets, start, end)
+                    tokens = real if found is None else found
                     vectors[row] = hidden[k, tokens].mean(0)
                     sizes[row] = len(hidden[k, tokens]), real.sum()
     encoder.train(was_training)

@@ -10,7 +10,13 @@ from mlflow.tracking import MlflowClient
 from model.classifier import SPAN_HEAD_FILE, TECHNIQUE_HEAD_FILE
 from model.meta import META_FILE
 from model.predictor import Predictor
-from model.spans import decode_spans, span_token_ranges, token_targets, whole_word
+from model.spans import (
+    decode_spans,
+    span_token_ranges,
+    span_tokens,
+    token_targets,
+    whole_word,
+)
 
 # "Corrupt elites lie." tokens: Corrupt 0-7, elites 8-14, lie 15-18, . 18-19
 OFFSETS = np.array([(0, 7), (8, 14), (15, 18), (18, 19)])
@@ -27,6 +33,8 @@ def test_a_span_covers_the_tokens_it_shares_a_character_with():
     offsets = [(0, 0), *OFFSETS.tolist(), (0, 0)]
     # technique 1 over "rupt elites": tokens 1-2; technique 0 over characters past the text
     assert span_token_ranges(offsets, [(1, 3, 14), (0, 30, 40)]) == [[1, 1, 3]]
+    assert span_tokens(offsets, 3, 14) == slice(1, 3)
+    assert span_tokens(offsets, 30, 40) is None
 
 
 def test_runs_over_the_threshold_become_character_spans():

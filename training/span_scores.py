@@ -12,7 +12,7 @@ import numpy as np
 
 from data.records import annotated_techniques
 from data.span_metrics import Span, flc_scores, si_scores, tc_scores
-from model.spans import span_token_ranges
+from model.spans import span_tokens
 from model.technique_head import span_features, technique_scores
 
 SPAN_METRICS = ("si_f1", "flc_f1", "tc_micro_f1")
@@ -55,12 +55,8 @@ def technique_of_each_gold_span(predictor, records: list[dict], tokens) -> list[
                 here = next(scores)
             else:
                 start, end = span["start"] - record["start"], span["end"] - record["start"]
-                found = span_token_ranges(offsets.tolist(), [(0, start, end)])
-                here = (
-                    token_probs[slice(*found[0][1:])].max(axis=0)
-                    if found
-                    else np.zeros(len(allowed))
-                )
+                found = span_tokens(offsets.tolist(), start, end)
+                here = np.zeros(len(allowed)) if found is None else token_probs[found].max(axis=0)
             guesses.append(techniques[int(np.argmax(np.where(allowed, here, -np.inf)))])
     return guesses
 
