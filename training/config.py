@@ -87,6 +87,11 @@ class TransformerConfig(CommonConfig):
         "weight of a softmax loss over each gold span's mean span-head logits: its technique "
         "against the others (SemEval's TC; 0: none)",
     )
+    probe_epochs: int = option(
+        0,
+        "epochs of fitting the new heads on the frozen encoder's vectors before fine-tuning "
+        "(linear probing first, LP-FT; 0: none)",
+    )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
 
     def __post_init__(self):

@@ -43,6 +43,7 @@ from model.technique_head import NEVER, span_features
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
 from training.metrics import compute_metrics
+from training.probe import FEATURE_BATCH, probe_heads
 from training.thresholds import tune_thresholds
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
@@ -364,6 +365,17 @@ def fine_tune(
     )
     targets = np.array(train_split["labels"], dtype=np.float32)
     mask = np.array(train_split["label_mask"], dtype=np.float32)
+    pos_weight = positive_weights(targets, mask, config.pos_weight_max)
+    collate = (
+        span_collator(tokenizer, len(techniques)) if spans else DataCollatorWithPadding(tokenizer)
+    )
+    if config.probe_epochs > 0:
+        order = np.argsort([len(ids) for ids in train["input_ids"]], kind="stable")
+        batches = (
+            collate([train[int(i)] for i in order[begin : begin + FEATURE_BATCH]])
+            for begin in range(0, len(order), FEATURE_BATCH)
+        )
+        log_epoch(probe_heads(model, batches, pos_weight, config.probe_epochs, config.seed), 0)
     optimizer = torch.optim.AdamW(
         parameter_groups(model, config),
         fused=True,  # one kernel for all parameters: steps ~30% faster on CPU, same maths
@@ -400,14 +412,10 @@ def fine_tune(
             args=args,
             train_dataset=train,
             processing_class=tokenizer,
-            data_collator=(
-                span_collator(tokenizer, len(techniques))
-                if spans
-                else DataCollatorWithPadding(tokenizer)
-            ),
+            data_collator=collate,
             optimizers=(optimizer, None),
             callbacks=[dev_score, TrainLossLogger(log_epoch)],
-            pos_weight=positive_weights(targets, mask, config.pos_weight_max),
+            pos_weight=pos_weight,
             span_weight=config.span_loss_weight,
             sentence_technique_weight=config.sentence_technique_loss_weight,
             span_technique_weight=config.span_technique_loss_weight,
