@@ -9,14 +9,13 @@ from data.records import annotated_techniques
 from data.techniques import technique_ids
 from model.classifier import MeanPoolingClassifier
 from training.config import TransformerConfig
-from training.transformer import (
-    MaskedTrainer,
+from training.losses import (
     masked_bce,
     positive_weights,
-    resolve_base_model,
     sentence_technique_loss,
     span_technique_loss,
 )
+from training.transformer import MaskedTrainer, resolve_base_model
 
 
 def test_masked_cells_get_no_gradient():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from model.classifier import MeanPoolingClassifier
+from training.losses import masked_bce
 
 FEATURE_BATCH = 64  # sentences per encoder pass while reading features
 HEAD_BATCH = 256  # rows per step of a head's fit
@@ -63,8 +64,6 @@ def fit_head(
     seed: int,
 ) -> float:
     """Adam on the masked BCE over shuffled rows; returns the last epoch's mean loss."""
-    from training.transformer import masked_bce  # the training loss itself
-
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=LEARNING_RATE)
     mean_loss = float("nan")
