@@ -152,7 +152,9 @@ def easy_records(n: int, doc: str) -> list[dict]:
 
 def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path):
     """Forty steps on sentences where one word marks the technique: the training loss falls
-    and the model ranks and fits its own train data far better than a constant prior."""
+    and the model ranks and fits its own train data far better than a constant prior.
+    Without probing first, so that fine-tuning alone has to learn it (tests/test_probe.py
+    checks the probe)."""
     from sklearn.metrics import f1_score, roc_auc_score
 
     from data.hf import dataset_dict
@@ -162,7 +164,13 @@ def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path):
     train, dev = easy_records(64, "train"), easy_records(16, "dev")
     dataset = dataset_dict({"train": train, "dev": dev, "test": dev})
     config = TransformerConfig(
-        max_steps=40, batch_size=16, max_length=64, threads=1, patience=100, seed=1
+        max_steps=40,
+        batch_size=16,
+        max_length=64,
+        threads=1,
+        patience=100,
+        seed=1,
+        probe_epochs=0,
     )
     losses: list[float] = []
 

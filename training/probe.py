@@ -14,6 +14,8 @@ the same positive weights), in seconds.
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from model.classifier import MeanPoolingClassifier
@@ -83,7 +85,9 @@ def probe_heads(
     model: MeanPoolingClassifier, batches, pos_weight: torch.Tensor, epochs: int, seed: int
 ) -> dict[str, float]:
     """Fit the sentence head (and the span head, when the batches carry token targets) on
-    the frozen encoder's vectors; returns each head's final training loss."""
+    the frozen encoder's vectors; returns each head's final training loss and the seconds
+    it all took."""
+    started = time.perf_counter()
     features = frozen_features(model, batches)
     losses = {
         "probe_loss": fit_head(
@@ -106,4 +110,4 @@ def probe_heads(
             epochs,
             seed,
         )
-    return losses
+    return losses | {"probe_seconds": time.perf_counter() - started}
