@@ -90,6 +90,25 @@ def family_config(family: str, data: list[str], epochs: float, overrides: list[s
     return build_config(FAMILIES[family], parser.parse_args(flags))
 
 
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="transformer options to override, e.g. learning_rate=1e-4 probe_epochs=0",
+    )
+
+
+def use_throwaway_store(prefix: str) -> None:
+    """Track runs in a new temporary MLflow store (unless MLFLOW_TRACKING_URI is set) and
+    work in its folder, where the runs' artifacts land."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    store = tempfile.mkdtemp(prefix=prefix)
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlflow.db")
+    os.chdir(store)
+
+
 def fold_splits(folds: int) -> list[tuple[tuple[float, float, float], float]]:
     """(ratios, offset) per run: the standard split, or K folds with 10% dev."""
     from data.splits import DEFAULT_RATIOS
@@ -120,21 +139,11 @@ def main() -> None:
         help="keep each run's dev and test probabilities, labels and thresholds here "
         "(FAMILY-foldK.npz), to study decision rules without training again",
     )
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="OPTION=VALUE",
-        help="transformer options to override, e.g. learning_rate=1e-4 batch_size=16",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
     args.ptc = args.ptc.resolve()  # before the chdir below
     args.save_probs = args.save_probs and args.save_probs.resolve()
-
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    store = tempfile.mkdtemp(prefix="propscan-bench-")
-    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlflow.db")
-    os.chdir(store)  # artifacts of the throwaway store land here
+    use_throwaway_store("propscan-bench-")
 
     from data.sources import load_specs_by_spec
     from data.splits import split_records

@@ -1,5 +1,4 @@
-"""Transfer to news nobody tuned on: train on the project's corpus alone, score every PTC
-article, over several seeds.
+"""Transfer to news nobody tuned on: trained on the corpus alone, scored on all of PTC.
 
     python benchmarks/transfer.py [--ptc DIR] [--seeds 42 43 44] [--epochs 3]
                                   [--set OPTION=VALUE ...]
@@ -17,12 +16,18 @@ with `--set`, run by run, on the same seeds.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from quality import DEFAULT_PTC, family_config, metrics_of, split_probs
+from quality import (
+    DEFAULT_PTC,
+    add_set_option,
+    family_config,
+    metrics_of,
+    split_probs,
+    use_throwaway_store,
+)
 
 FIGURES = ("mean_ap", "any_ap", "micro_f1", "macro_f1", "any_f1")
 
@@ -32,20 +37,10 @@ def main() -> None:
     parser.add_argument("--ptc", type=Path, default=DEFAULT_PTC)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="OPTION=VALUE",
-        help="transformer options to override, e.g. probe_epochs=10",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
     args.ptc = args.ptc.resolve()  # before the chdir below
-
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    store = tempfile.mkdtemp(prefix="propscan-transfer-")
-    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlflow.db")
-    os.chdir(store)
+    use_throwaway_store("propscan-transfer-")
 
     from dataclasses import replace
 
