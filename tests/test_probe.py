@@ -39,9 +39,10 @@ def test_probed_heads_rank_before_fine_tuning_moves_them(tmp_path):
     )
     assert 0 < logged["probe_loss"] < 0.3 and 0 < logged["probe_span_loss"] < 0.3, logged
 
-    predictor = Predictor(tmp_path / "model")
+    # The scorer itself: span thresholds are tuned after fine_tune, by training.run.
+    scorer = Predictor(tmp_path / "model").scorer
     column = techniques.index("name_calling")
-    probs, tokens = predictor.predict([r["text"] for r in train])
+    probs, tokens = scorer.predict([r["text"] for r in train])
     gold = np.array([bool(r["labels"]) for r in train], dtype=float)
     assert roc_auc_score(gold, probs[:, column]) > 0.95  # a constant scores 0.5
 
