@@ -4,7 +4,9 @@ The loss is binary cross-entropy masked to the techniques each record's source
 annotates, so PTC (14 techniques) and the project's corpus (16) train one model without
 it learning that PTC sentences never contain `denial`. Batches are grouped by length and
 padded to the longest; the best epoch by dev micro-F1 (thresholds tuned per technique)
-is kept, and training stops early when dev stops improving.
+is kept, and training stops early when dev stops improving. Before the first step the
+heads are fitted on the frozen encoder (`training.probe`), so fine-tuning starts from
+heads that fit.
 
 Dev is scored at the end of each epoch by the same `TransformerScorer` that scores at
 prediction time (windows for long sentences included), so the best epoch's dev
