@@ -30,6 +30,7 @@ def frozen_features(model: MeanPoolingClassifier, batches) -> dict[str, torch.Te
     """Mean-pooled sentence vectors with their labels and masks, and each real token's
     vector with its span targets and its sentence's mask (the cells the source annotates)."""
     parts: dict[str, list[torch.Tensor]] = {}
+    was_training = model.encoder.training
     model.encoder.eval()
     with torch.inference_mode():
         for batch in batches:
@@ -52,7 +53,7 @@ def frozen_features(model: MeanPoolingClassifier, batches) -> dict[str, torch.Te
                 }
             for key, value in found.items():
                 parts.setdefault(key, []).append(value.clone())
-    model.encoder.train()
+    model.encoder.train(was_training)
     return {key: torch.cat(values) for key, values in parts.items()}
 
 
