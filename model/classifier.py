@@ -41,6 +41,12 @@ class PropscanOutput(ModelOutput):
     token_logits: torch.Tensor | None = None  # (batch, tokens, techniques): the span head
 
 
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mean of each sentence's real token vectors."""
+    weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
 class MeanPoolingClassifier(torch.nn.Module):
     def __init__(
         self, encoder: torch.nn.Module, num_labels: int, spans: bool = True, dropout: float = 0.1
@@ -107,8 +113,7 @@ class MeanPoolingClassifier(torch.nn.Module):
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, **extra
         ).last_hidden_state
-        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        pooled = mean_pool(hidden, attention_mask)
         return PropscanOutput(
             logits=self.classifier(self.dropout(pooled)),
             token_logits=(

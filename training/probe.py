@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from model.classifier import MeanPoolingClassifier
+from model.classifier import MeanPoolingClassifier, mean_pool
 from training.losses import masked_bce
 
 FEATURE_BATCH = 64  # sentences per encoder pass while reading features
@@ -37,9 +37,8 @@ def frozen_features(model: MeanPoolingClassifier, batches) -> dict[str, torch.Te
             hidden = model.encoder(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
             ).last_hidden_state
-            weights = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             found = {
-                "pooled": (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0),
+                "pooled": mean_pool(hidden, batch["attention_mask"]),
                 "labels": batch["labels"].float(),
                 "mask": batch["label_mask"].float(),
             }
@@ -52,7 +51,7 @@ def frozen_features(model: MeanPoolingClassifier, batches) -> dict[str, torch.Te
                     "token_cells": batch["label_mask"].float()[rows],
                 }
             for key, value in found.items():
-                parts.setdefault(key, []).append(value.clone())
+                parts.setdefault(key, []).append(value)
     model.encoder.train(was_training)
     return {key: torch.cat(values) for key, values in parts.items()}
 
