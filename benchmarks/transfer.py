@@ -25,11 +25,12 @@ from quality import (
     add_set_option,
     family_config,
     metrics_of,
+    pooled_span_metrics,
     split_probs,
     use_throwaway_store,
 )
 
-FIGURES = ("mean_ap", "any_ap", "micro_f1", "macro_f1", "any_f1")
+FIGURES = ("mean_ap", "any_ap", "micro_f1", "macro_f1", "any_f1", "si_f1", "flc_f1", "tc_micro_f1")
 
 
 def main() -> None:
@@ -47,6 +48,7 @@ def main() -> None:
     from data.sources import load_spec
     from model.predictor import Predictor
     from training.run import train
+    from training.span_scores import span_outcomes
 
     ptc = load_spec(f"ptc:{args.ptc}")
     config = family_config("transformer", ["corpus"], args.epochs, args.set)
@@ -56,9 +58,11 @@ def main() -> None:
             replace(config, seed=seed), keep_dir=Path(tempfile.mkdtemp(prefix="transfer-model-"))
         )
         predictor = Predictor(result.folder)
-        probs, gold, mask, _ = split_probs(predictor, ptc)
+        probs, gold, mask, tokens = split_probs(predictor, ptc)
         m = metrics_of([(predictor.decide(probs), probs, gold, mask)])
-        figures.append([m[k] for k in FIGURES])
+        if tokens is not None:  # spans as the product shows them (reported techniques only)
+            m |= pooled_span_metrics([span_outcomes(predictor, ptc, probs, tokens, True)])
+        figures.append([m.get(k, np.nan) for k in FIGURES])
         print(
             f"seed {seed}: "
             + "  ".join(f"{k} {v:.3f}" for k, v in zip(FIGURES, figures[-1], strict=True))
