@@ -10,8 +10,9 @@ mean-pooling network, so its loop is written out here, minus its Python overhead
 comparison is, if anything, generous to it.) Without --model, a MiniLM is fine-tuned for
 a few steps on the corpus first (speed does not depend on how well the weights were
 trained). Target: >= 2x the plain loop and >= 120 sentences per second on 2 cores; int8
-(model.quantize) >= 1.6x fp32, measured in the same run (its decisions are compared with
-fp32's in benchmarks/int8_guard.py).
+(model.quantize) >= 1.6x fp32, measured in the same run; bf16 (fastest on CPUs with AMX)
+scored end to end, with spans, >= 3x the plain loop (the decisions of both are compared
+with fp32's in benchmarks/precision_guard.py).
 
 Then Spark (`propscan score --engine spark`, JSONL in, Parquet out) on local[1] and
 local[2] (--spark), warm: a second run in the same session, its Python workers holding
@@ -181,18 +182,31 @@ def main() -> None:
     predictor.score(texts)
     end_to_end = len(sentences) / (time.perf_counter() - started)
 
-    int8 = Predictor(folder, "int8")
-    int8.predict_proba(sentences[:8])
-    started = time.perf_counter()
-    int8.predict_proba(sentences)
-    int8_rate = len(sentences) / (time.perf_counter() - started)
+    reduced = {}  # precision -> (predict_proba rate, score rate)
+    for precision in ("int8", "bf16"):
+        other = Predictor(folder, precision)
+        other.predict_proba(sentences[:8])
+        started = time.perf_counter()
+        other.predict_proba(sentences)
+        proba_rate = len(sentences) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        other.score(texts)
+        reduced[precision] = proba_rate, len(sentences) / (time.perf_counter() - started)
 
     print(f"plain, one sentence per pass:          {plain_rate:7.1f} sentences/s")
     print(f"propscan Predictor.predict_proba:       {ours_rate:7.1f} sentences/s")
-    print(f"propscan int8 Predictor.predict_proba:  {int8_rate:7.1f} sentences/s")
-    print(f"propscan Predictor.score (with segmenting): {end_to_end:7.1f} sentences/s")
+    for precision, (proba_rate, _) in reduced.items():
+        print(f"propscan {precision} Predictor.predict_proba:  {proba_rate:7.1f} sentences/s")
+    print(f"propscan Predictor.score (with segmenting and spans): {end_to_end:7.1f} sentences/s")
+    for precision, (_, score_rate) in reduced.items():
+        print(f"propscan {precision} Predictor.score:        {score_rate:7.1f} sentences/s")
     print(f"ratio (propscan / plain): {ours_rate / plain_rate:.2f}x")
-    print(f"ratio (int8 / fp32): {int8_rate / ours_rate:.2f}x")
+    print(f"ratio (Predictor.score / plain): {end_to_end / plain_rate:.2f}x")
+    for precision, (proba_rate, score_rate) in reduced.items():
+        print(
+            f"ratio ({precision} / fp32): {proba_rate / ours_rate:.2f}x; {precision} "
+            f"Predictor.score / plain: {score_rate / plain_rate:.2f}x"
+        )
     for slots in args.spark:
         cold, warm = spark_rates(folder, paths, slots)
         print(

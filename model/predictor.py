@@ -37,7 +37,7 @@ class Predictor:
     @classmethod
     def load(cls, model: str | Path, precision: str = "fp32") -> Predictor:
         """The model behind `3`, `champion`, a `models:/` or `runs:/` URI, or a folder;
-        `precision="int8"` quantizes a transformer for CPU (see model.quantize)."""
+        `precision` "bf16" or "int8" scores a transformer faster (see TransformerScorer.load)."""
         return cls(resolve_model_folder(model), precision)
 
     @property

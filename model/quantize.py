@@ -4,7 +4,7 @@ Weights are quantized once, symmetrically per output channel. Activations are qu
 at each call per token, asymmetrically: each token's vector gets its own scale and zero
 point, so one outlier token cannot coarsen the others, and the mostly positive GELU
 outputs use all 256 levels. Measured on the held-out PTC test split against fp32
-(benchmarks/int8_guard.py): PyTorch's dynamic quantization (one scale per batch) changed
+(benchmarks/precision_guard.py): PyTorch's dynamic quantization (one scale per batch) changed
 some technique decision in 8-13% of the sentences; symmetric per-token 2.4%; this 1.6%.
 Per token also means a sentence scores the same whatever it is batched with. The integer
 product is `torch._int_mm` (int8 x int8 -> int32); quantizing and scaling back are each one

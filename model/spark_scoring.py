@@ -83,7 +83,7 @@ class Settings:
     text_column: str
     max_chars: int
     torch_threads: int
-    precision: str = "fp32"  # or int8: see model.quantize
+    precision: str = "fp32"  # or bf16, int8: see model.scorers.TransformerScorer.load
 
 
 @dataclass(frozen=True)

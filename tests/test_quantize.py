@@ -1,6 +1,8 @@
-"""int8 inference (`--precision int8`): close to fp32, independent of batching, and the
-same output shape; its agreement with fp32 on held-out PTC is benchmarks/int8_guard.py's."""
+"""Faster precisions (`--precision bf16`, `--precision int8`): close to fp32, independent
+of batching, and the same output shape; their agreement with fp32 on held-out PTC is
+benchmarks/precision_guard.py's."""
 
+import json
 import shutil
 
 import numpy as np
@@ -93,12 +95,46 @@ def test_int8_predictor_scores_like_fp32(trained):
     np.testing.assert_allclose(int8.predict_proba(SENTENCES), one_by_one, atol=1e-2)
 
 
-def test_int8_refuses_the_baseline(trained, tmp_path, capsys):
+def test_bf16_scores_like_fp32_from_the_command_line(trained, tmp_path):
+    """`propscan score --precision bf16` writes what fp32 writes: the same sentences and
+    offsets, probabilities within 0.02, spans that index the text."""
+    text = " ".join(SENTENCES)
+    (tmp_path / "a.txt").write_text(text)
+    model = str(trained["transformer"].folder)
+    for precision in ("fp32", "bf16"):
+        out = str(tmp_path / f"{precision}.jsonl")
+        args = ["score", str(tmp_path / "a.txt"), "--model", model, "--out", out, "--quiet"]
+        assert main([*args, "--precision", precision]) == 0
+    exact, approx = (
+        json.loads((tmp_path / f"{p}.jsonl").read_text())["sentences"] for p in ("fp32", "bf16")
+    )
+    assert [(s["start"], s["end"]) for s in approx] == [(s["start"], s["end"]) for s in exact]
+    for a, e in zip(approx, exact, strict=True):
+        diff = np.abs(
+            np.array(list(a["probabilities"].values())) - list(e["probabilities"].values())
+        )
+        assert diff.max() < 0.02
+        assert all(text[s["start"] : s["end"]] == s["text"] for s in a["spans"])
+
+
+def test_bf16_holds_the_network_in_bfloat16_and_ignores_batching(trained):
+    from model.predictor import Predictor
+
+    bf16 = Predictor(trained["transformer"].folder, "bf16")
+    assert {p.dtype for p in bf16.scorer.model.parameters()} == {torch.bfloat16}
+    probs = bf16.predict_proba(SENTENCES)
+    assert probs.dtype == np.float32
+    one_by_one = np.vstack([bf16.predict_proba([s]) for s in SENTENCES])
+    np.testing.assert_allclose(probs, one_by_one, atol=2e-2)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_refuses_the_baseline(trained, tmp_path, capsys, precision):
     (tmp_path / "a.txt").write_text(SENTENCES[0])
     model = str(trained["baseline"].folder)
     out = str(tmp_path / "out.jsonl")
     code = main(
-        ["score", str(tmp_path / "a.txt"), "--model", model, "--out", out, "--precision", "int8"]
+        ["score", str(tmp_path / "a.txt"), "--model", model, "--out", out, "--precision", precision]
     )
     assert code == 2
-    assert "int8 applies to transformer models" in capsys.readouterr().err
+    assert f"{precision} applies to transformer models" in capsys.readouterr().err
