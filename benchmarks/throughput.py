@@ -31,6 +31,7 @@ import argparse
 import os
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +148,7 @@ def main() -> None:
 
     from model.predictor import Predictor
     from model.resolve import resolve_model_folder
+    from model.scorers import PRECISIONS
     from model.segment import segment
 
     folder = (
@@ -168,45 +170,26 @@ def main() -> None:
         f"{len(sentences) / segment_seconds:,.0f} sentences/s"
     )
 
+    def per_second(work, items) -> float:
+        started = time.perf_counter()
+        work(items)
+        return len(sentences) / (time.perf_counter() - started)
+
     plain_scoring(predictor, sentences[:8])  # warm-up, as for ours below
-    started = time.perf_counter()
-    plain_scoring(predictor, sentences)
-    plain_rate = len(sentences) / (time.perf_counter() - started)
-
-    predictor.predict_proba(sentences[:8])
-    started = time.perf_counter()
-    predictor.predict_proba(sentences)
-    ours_rate = len(sentences) / (time.perf_counter() - started)
-
-    started = time.perf_counter()
-    predictor.score(texts)
-    end_to_end = len(sentences) / (time.perf_counter() - started)
-
-    reduced = {}  # precision -> (predict_proba rate, score rate)
-    for precision in ("int8", "bf16"):
-        other = Predictor(folder, precision)
-        other.predict_proba(sentences[:8])
-        started = time.perf_counter()
-        other.predict_proba(sentences)
-        proba_rate = len(sentences) / (time.perf_counter() - started)
-        started = time.perf_counter()
-        other.score(texts)
-        reduced[precision] = proba_rate, len(sentences) / (time.perf_counter() - started)
-
-    print(f"plain, one sentence per pass:          {plain_rate:7.1f} sentences/s")
-    print(f"propscan Predictor.predict_proba:       {ours_rate:7.1f} sentences/s")
-    for precision, (proba_rate, _) in reduced.items():
-        print(f"propscan {precision} Predictor.predict_proba:  {proba_rate:7.1f} sentences/s")
-    print(f"propscan Predictor.score (with segmenting and spans): {end_to_end:7.1f} sentences/s")
-    for precision, (_, score_rate) in reduced.items():
-        print(f"propscan {precision} Predictor.score:        {score_rate:7.1f} sentences/s")
-    print(f"ratio (propscan / plain): {ours_rate / plain_rate:.2f}x")
-    print(f"ratio (Predictor.score / plain): {end_to_end / plain_rate:.2f}x")
-    for precision, (proba_rate, score_rate) in reduced.items():
+    plain_rate = per_second(partial(plain_scoring, predictor), sentences)
+    print(f"plain, one sentence per pass: {plain_rate:7.1f} sentences/s")
+    rates = {}  # precision -> (Predictor.predict_proba, Predictor.score) sentences/s
+    for precision in PRECISIONS:
+        ours = predictor if precision == "fp32" else Predictor(folder, precision)
+        ours.predict_proba(sentences[:8])
+        rates[precision] = per_second(ours.predict_proba, sentences), per_second(ours.score, texts)
+        proba, score = rates[precision]
         print(
-            f"ratio ({precision} / fp32): {proba_rate / ours_rate:.2f}x; {precision} "
-            f"Predictor.score / plain: {score_rate / plain_rate:.2f}x"
+            f"propscan {precision}: Predictor.predict_proba {proba:7.1f} sentences/s "
+            f"({proba / plain_rate:.2f}x plain, {proba / rates['fp32'][0]:.2f}x fp32); "
+            f"Predictor.score (segmenting, spans) {score:7.1f} ({score / plain_rate:.2f}x plain)"
         )
+    end_to_end = rates["fp32"][1]
     for slots in args.spark:
         cold, warm = spark_rates(folder, paths, slots)
         print(
