@@ -67,7 +67,7 @@ def main() -> None:
         print(f"\n{precision} against fp32:")
         print(f"sentences with every decision the same: {(fp == q).all(axis=1).mean():.2%}")
         print(f"mean |probability change|: {np.abs(fp_probs - q_probs).mean():.4f}")
-        print("decisions the same, per technique (lowest first):")
+        print("decisions the same, per technique (the five lowest):")
         for k in np.argsort(per_technique)[:5]:
             print(f"  {predictor.techniques[k]:28s} {per_technique[k]:.2%}")
 
