@@ -142,7 +142,7 @@ def ui(mlflow_store):
         proc.wait(timeout=60)
 
 
-def chromium_flags(tmp_path: Path, name: str) -> list[str]:
+def chromium_flags(tmp_path: Path, name: str, budget_ms: int = 20_000) -> list[str]:
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("chromium is not installed")
@@ -157,7 +157,7 @@ def chromium_flags(tmp_path: Path, name: str) -> list[str]:
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={tmp_path / name}",  # a fresh profile: what a first visit sees
-        "--virtual-time-budget=20000",
+        f"--virtual-time-budget={budget_ms}",
         "--window-size=1600,1000",
     ]
 
@@ -165,8 +165,9 @@ def chromium_flags(tmp_path: Path, name: str) -> list[str]:
 def render(url: str, tmp_path: Path, name: str, ready: str) -> str:
     """The page's DOM once rendered, and a screenshot (PROPSCAN_SCREENSHOT_DIR keeps it).
 
-    Charts render lazily and headless virtual time sometimes ends first, so the DOM is
-    dumped again, up to three times, until `ready` is in it."""
+    Charts render lazily and headless virtual time sometimes ends first (CI once saw all
+    three 20 s tries end before the charts), so the DOM is dumped again, up to five times
+    with a longer budget each time, until `ready` is in it."""
     folder = Path(os.environ.get("PROPSCAN_SCREENSHOT_DIR", tmp_path))
     screenshot = folder / f"{name}.png"
     subprocess.run(
@@ -175,9 +176,10 @@ def render(url: str, tmp_path: Path, name: str, ready: str) -> str:
         timeout=120,
     )
     assert screenshot.stat().st_size > 20_000
-    for attempt in range(3):
+    for attempt in range(5):
+        flags = chromium_flags(tmp_path, f"{name}-{attempt}", budget_ms=20_000 * (attempt + 1))
         dom = subprocess.run(
-            [*chromium_flags(tmp_path, f"{name}-{attempt}"), "--dump-dom", url],
+            [*flags, "--dump-dom", url],
             capture_output=True,
             text=True,
             timeout=120,
