@@ -61,7 +61,7 @@ def main() -> None:
         probs, gold, mask, tokens = split_probs(predictor, ptc)
         m = metrics_of([(predictor.decide(probs), probs, gold, mask)])
         if tokens is not None:  # spans as the product shows them (reported techniques only)
-            m |= pooled_span_metrics([span_outcomes(predictor, ptc, probs, tokens, True)])
+            m |= pooled_span_metrics([span_outcomes(predictor, ptc, probs, tokens, gated=True)])
         figures.append([m.get(k, np.nan) for k in FIGURES])
         print(
             f"seed {seed}: "

@@ -34,7 +34,7 @@ class TransformerScorer:
     @classmethod
     def load(cls, folder: Path, meta: ModelMeta, precision: str = "fp32") -> TransformerScorer:
         """The model in `folder`. `precision="bf16"` holds and computes the network in
-        bfloat16: on CPUs with AMX or AVX-512 BF16 (recent Xeons) and on GPUs about 2.7x
+        bfloat16: on CPUs with AMX or AVX-512 BF16 (recent Xeons) and on GPUs about 2.8x
         faster than fp32, with nearly the same decisions; elsewhere it can be slower.
         `precision="int8"`: the encoder's linear layers compute in 8-bit integers (see
         model.quantize), faster on any CPU."""

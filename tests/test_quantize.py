@@ -21,6 +21,19 @@ SENTENCES = [
 ]
 
 
+def assert_scored_alike(approx: list[dict], exact: list[dict], text: str, tolerance: float):
+    """A faster precision's sentences against fp32's: the same sentences, offsets and
+    fields, every probability within `tolerance`, spans that index the text."""
+    assert [(s["start"], s["end"]) for s in approx] == [(s["start"], s["end"]) for s in exact]
+    for a, e in zip(approx, exact, strict=True):
+        assert a.keys() == e.keys()
+        diff = np.abs(
+            np.array(list(a["probabilities"].values())) - list(e["probabilities"].values())
+        )
+        assert diff.max() < tolerance
+        assert all(text[s["start"] : s["end"]] == s["text"] for s in a["spans"])
+
+
 def test_int8_linear_is_close_to_the_float_layer():
     torch.manual_seed(0)
     linear = torch.nn.Linear(384, 96)
@@ -83,14 +96,7 @@ def test_int8_predictor_scores_like_fp32(trained):
     text = " ".join(SENTENCES)
     with torch._dynamo.config.patch(error_on_recompile=True):  # compiled when loaded
         exact, approx = fp32.score([text])[0], int8.score([text])[0]
-    assert [(s["start"], s["end"]) for s in approx] == [(s["start"], s["end"]) for s in exact]
-    for a, e in zip(approx, exact, strict=True):
-        assert a.keys() == e.keys()
-        diff = np.abs(
-            np.array(list(a["probabilities"].values())) - list(e["probabilities"].values())
-        )
-        assert diff.max() < 0.05
-        assert all(text[s["start"] : s["end"]] == s["text"] for s in a["spans"])
+    assert_scored_alike(approx, exact, text, tolerance=0.05)
     one_by_one = np.vstack([int8.predict_proba([s]) for s in SENTENCES])
     np.testing.assert_allclose(int8.predict_proba(SENTENCES), one_by_one, atol=1e-2)
 
@@ -108,13 +114,7 @@ def test_bf16_scores_like_fp32_from_the_command_line(trained, tmp_path):
     exact, approx = (
         json.loads((tmp_path / f"{p}.jsonl").read_text())["sentences"] for p in ("fp32", "bf16")
     )
-    assert [(s["start"], s["end"]) for s in approx] == [(s["start"], s["end"]) for s in exact]
-    for a, e in zip(approx, exact, strict=True):
-        diff = np.abs(
-            np.array(list(a["probabilities"].values())) - list(e["probabilities"].values())
-        )
-        assert diff.max() < 0.02
-        assert all(text[s["start"] : s["end"]] == s["text"] for s in a["spans"])
+    assert_scored_alike(approx, exact, text, tolerance=0.02)
 
 
 def test_bf16_holds_the_network_in_bfloat16_and_ignores_batching(trained):

@@ -251,9 +251,9 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         "--precision",
         choices=PRECISIONS,
         default="fp32",
-        help="bf16: a transformer in bfloat16, about 2.7x faster on CPUs with AMX or "
+        help="bf16: a transformer in bfloat16, about 2.8x faster on CPUs with AMX or "
         "AVX-512 BF16 (recent Xeons) and on GPUs, slower elsewhere; int8: its linear layers "
-        "in 8-bit integers, about 1.7x faster on any CPU; both with nearly the same "
+        "in 8-bit integers, about 1.8x faster on any CPU; both with nearly the same "
         "decisions (README: bf16 and int8)",
     )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
