@@ -1,7 +1,5 @@
 """A technique a source does not annotate gets no gradient from that source's records."""
 
-from functools import partial
-
 import numpy as np
 import pytest
 import torch
@@ -49,7 +47,6 @@ def test_ptc_batch_leaves_the_denial_head_untouched():
     batch["span_tokens"] = torch.tensor([[0, ids.index("loaded_language"), 1, 3]])
     trainer = MaskedTrainer.__new__(MaskedTrainer)  # only compute_loss is exercised
     trainer.pos_weight, trainer.span_weight = torch.ones(len(ids)), 1.0
-    trainer.span_loss = partial(masked_bce, negative_focus=4.0, negative_clip=0.05)
     trainer.sentence_technique_weight = trainer.span_technique_weight = 1.0
     MaskedTrainer.compute_loss(trainer, model, batch).backward()
     for head in (model.classifier, model.span_classifier):
@@ -57,26 +54,6 @@ def test_ptc_batch_leaves_the_denial_head_untouched():
         for tech in ("denial", "unsupported_claim"):
             assert torch.all(grad[ids.index(tech)] == 0)
         assert grad[ids.index("loaded_language")].abs().sum() > 0
-
-
-def test_asymmetric_loss_on_a_case_worked_by_hand():
-    """Focus 4, clip 0.05, positive weight 2. A positive at logit 0 costs 2 log 2 = 1.3863,
-    as in BCE. A negative at logit 0 (p 0.5, less the clip 0.45) costs 0.45^4 * -log 0.55
-    = 0.0245 instead of BCE's 0.6931; one at logit -3 (p 0.047, under the clip) costs
-    nothing and gets no gradient. The mean is 0.4703."""
-    logits = torch.tensor([[0.0, 0.0, -3.0]], requires_grad=True)
-    labels = torch.tensor([[1.0, 0.0, 0.0]])
-    weights = torch.full((3,), 2.0)
-    loss = masked_bce(
-        logits, labels, torch.ones(1, 3), weights, negative_focus=4.0, negative_clip=0.05
-    )
-    expected = (2 * np.log(2) + 0.45**4 * -np.log(0.55)) / 3
-    assert loss.item() == pytest.approx(expected, abs=1e-5)
-    loss.backward()
-    assert logits.grad[0, 0] < 0 < logits.grad[0, 1]
-    assert logits.grad[0, 2] == 0
-    plain = masked_bce(logits, labels, torch.ones(1, 3), weights)
-    assert plain.item() == pytest.approx((2 * np.log(2) + np.log(2) + np.log1p(np.exp(-3))) / 3)
 
 
 def test_positive_weights_favour_rare_techniques():

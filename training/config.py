@@ -77,14 +77,6 @@ class TransformerConfig(CommonConfig):
     span_loss_weight: float = option(
         1.0, "weight of the span head's token loss beside the sentence loss (0: no span head)"
     )
-    span_negative_focus: float = option(
-        0.0,
-        "asymmetric span loss: weight each negative token's loss by its probability (less "
-        "the clip) to this power, so easy negatives count little (0 with clip 0: plain BCE)",
-    )
-    span_negative_clip: float = option(
-        0.0, "asymmetric span loss: a negative token at or under this probability adds no loss"
-    )
     sentence_technique_loss_weight: float = option(
         0.0,
         "weight of a softmax loss that teaches the sentence head to tell a sentence's "

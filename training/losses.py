@@ -9,31 +9,12 @@ import torch
 
 
 def masked_bce(
-    logits: torch.Tensor,
-    labels: torch.Tensor,
-    mask: torch.Tensor,
-    pos_weight: torch.Tensor,
-    negative_focus: float = 0.0,
-    negative_clip: float = 0.0,
+    logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, pos_weight: torch.Tensor
 ) -> torch.Tensor:
-    """Mean BCE over the (record, technique) cells the record's source annotates.
-
-    With `negative_focus` or `negative_clip` the negatives' term is asymmetric (ASL,
-    Ridnik et al., "Asymmetric Loss For Multi-Label Classification", ICCV 2021): a
-    negative's probability p is lowered by the clip (at or under it, no loss), and its
-    loss -log(1 - p') is weighted by p'^focus, so the many easy negatives (most tokens of
-    a sentence, for the span head) stop outweighing the few that are hard to tell apart."""
-    if negative_focus == 0 and negative_clip == 0:
-        cells = torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, labels, pos_weight=pos_weight, reduction="none"
-        )
-    else:
-        shifted = (torch.sigmoid(logits) - negative_clip).clamp(min=0.0)
-        negatives = -torch.log((1 - shifted).clamp(min=1e-8))
-        if negative_focus:
-            negatives = negatives * shifted.detach().pow(negative_focus)
-        positives = -pos_weight * torch.nn.functional.logsigmoid(logits)
-        cells = labels * positives + (1 - labels) * negatives
+    """Mean BCE over the (record, technique) cells the record's source annotates."""
+    cells = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, labels, pos_weight=pos_weight, reduction="none"
+    )
     return (cells * mask).sum() / mask.sum().clamp(min=1.0)
 
 

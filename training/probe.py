@@ -8,14 +8,13 @@ Out-of-Distribution" (ICLR 2022), find that probing the head first keeps in-dist
 accuracy and gains out of distribution. For propscan that is news nobody tuned on.
 
 The encoder reads the training split once (no dropout, no gradient); the sentence head
-and the span head then learn from those vectors with their training losses (masked BCE,
+and the span head then learn from those vectors with the training loss (masked BCE,
 the same positive weights), in seconds.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import torch
 
@@ -65,17 +64,15 @@ def fit_head(
     pos_weight: torch.Tensor,
     epochs: int,
     seed: int,
-    loss_fn: Callable[..., torch.Tensor] = masked_bce,
 ) -> float:
-    """Adam on the head's training loss over shuffled rows; returns the last epoch's mean
-    loss."""
+    """Adam on the masked BCE over shuffled rows; returns the last epoch's mean loss."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=LEARNING_RATE)
     mean_loss = float("nan")
     for _ in range(epochs):
         total, steps = 0.0, 0
         for rows in torch.randperm(len(inputs), generator=generator).split(HEAD_BATCH):
-            loss = loss_fn(head(inputs[rows]), labels[rows], mask[rows], pos_weight)
+            loss = masked_bce(head(inputs[rows]), labels[rows], mask[rows], pos_weight)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -85,16 +82,11 @@ def fit_head(
 
 
 def probe_heads(
-    model: MeanPoolingClassifier,
-    batches,
-    pos_weight: torch.Tensor,
-    span_loss: Callable[..., torch.Tensor],
-    epochs: int,
-    seed: int,
+    model: MeanPoolingClassifier, batches, pos_weight: torch.Tensor, epochs: int, seed: int
 ) -> dict[str, float]:
-    """Fit the sentence head (and the span head, with `span_loss`, when the batches carry
-    token targets) on the frozen encoder's vectors; returns each head's final training
-    loss and the seconds it all took."""
+    """Fit the sentence head (and the span head, when the batches carry token targets) on
+    the frozen encoder's vectors; returns each head's final training loss and the seconds
+    it all took."""
     started = time.perf_counter()
     features = frozen_features(model, batches)
     losses = {
@@ -117,6 +109,5 @@ def probe_heads(
             pos_weight,
             epochs,
             seed,
-            span_loss,
         )
     return losses | {"probe_seconds": time.perf_counter() - started}

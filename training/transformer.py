@@ -20,8 +20,6 @@ them back at every epoch.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import datasets
@@ -85,7 +83,6 @@ class MaskedTrainer(Trainer):
         *args,
         pos_weight: torch.Tensor,
         span_weight: float,
-        span_loss: Callable[..., torch.Tensor],
         sentence_technique_weight: float,
         span_technique_weight: float,
         **kwargs,
@@ -93,7 +90,6 @@ class MaskedTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.pos_weight = pos_weight
         self.span_weight = span_weight
-        self.span_loss = span_loss
         self.sentence_technique_weight = sentence_technique_weight
         self.span_technique_weight = span_technique_weight
 
@@ -111,7 +107,7 @@ class MaskedTrainer(Trainer):
             )
         if token_labels is not None:  # a span head is being trained
             cells = token_mask.unsqueeze(-1) * mask.unsqueeze(1)
-            loss = loss + self.span_weight * self.span_loss(
+            loss = loss + self.span_weight * masked_bce(
                 outputs.token_logits, token_labels, cells, pos_weight
             )
             if self.span_technique_weight > 0:
@@ -331,11 +327,6 @@ def fine_tune(
     targets = np.array(train_split["labels"], dtype=np.float32)
     mask = np.array(train_split["label_mask"], dtype=np.float32)
     pos_weight = positive_weights(targets, mask, config.pos_weight_max)
-    span_loss = partial(
-        masked_bce,
-        negative_focus=config.span_negative_focus,
-        negative_clip=config.span_negative_clip,
-    )
     collate = (
         span_collator(tokenizer, len(techniques)) if spans else DataCollatorWithPadding(tokenizer)
     )
@@ -345,9 +336,7 @@ def fine_tune(
             collate([train[int(i)] for i in order[begin : begin + FEATURE_BATCH]])
             for begin in range(0, len(order), FEATURE_BATCH)
         )
-        log_epoch(
-            probe_heads(model, batches, pos_weight, span_loss, config.probe_epochs, config.seed), 0
-        )
+        log_epoch(probe_heads(model, batches, pos_weight, config.probe_epochs, config.seed), 0)
     optimizer = torch.optim.AdamW(
         parameter_groups(model, config),
         fused=True,  # one kernel for all parameters: steps ~30% faster on CPU, same maths
@@ -389,7 +378,6 @@ def fine_tune(
             callbacks=[dev_score, TrainLossLogger(log_epoch)],
             pos_weight=pos_weight,
             span_weight=config.span_loss_weight,
-            span_loss=span_loss,
             sentence_technique_weight=config.sentence_technique_loss_weight,
             span_technique_weight=config.span_technique_loss_weight,
         )
