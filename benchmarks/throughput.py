@@ -171,6 +171,8 @@ def main() -> None:
     )
 
     def per_second(work, items) -> float:
+        """Sentences per second of `work(items)`: the sentences, or the articles they
+        come from (`Predictor.score`), so every rate counts the same sentences."""
         started = time.perf_counter()
         work(items)
         return len(sentences) / (time.perf_counter() - started)
