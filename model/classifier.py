@@ -58,6 +58,7 @@ class MeanPoolingClassifier(torch.nn.Module):
         self.classifier = torch.nn.Linear(hidden, num_labels)
         self.span_classifier = torch.nn.Linear(hidden, num_labels) if spans else None
         self.technique_classifier: torch.nn.Linear | None = None  # fitted after training
+        self.frozen: list[torch.nn.Module] = []  # kept as pretrained, see freeze_bottom
 
     @property
     def num_labels(self) -> int:
@@ -92,6 +93,31 @@ class MeanPoolingClassifier(torch.nn.Module):
         if technique_path.is_file():
             model.technique_classifier = load_technique_head(technique_path, model)
         return model
+
+    def freeze_bottom(self, layers: int) -> None:
+        """Keep the embeddings and the bottom `layers` encoder layers as pretrained: no
+        gradients (the backward pass stops above them) and no dropout, so they compute
+        the same vectors at every epoch."""
+        try:
+            stack = self.encoder.encoder.layer
+            embeddings = self.encoder.embeddings
+        except AttributeError:
+            raise ValueError(
+                f"cannot freeze layers of a {type(self.encoder).__name__}: it has no "
+                "encoder.layer stack (BERT-like encoders do)"
+            ) from None
+        if not 0 < layers < len(stack):
+            raise ValueError(f"frozen layers must be between 1 and {len(stack) - 1}, not {layers}")
+        self.frozen = [embeddings, *stack[:layers]]
+        for module in self.frozen:
+            module.requires_grad_(False)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> MeanPoolingClassifier:
+        super().train(mode)
+        for module in self.frozen:
+            module.eval()
+        return self
 
     def save(self, folder: str | Path) -> None:
         self.encoder.save_pretrained(folder, safe_serialization=True)

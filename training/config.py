@@ -94,6 +94,11 @@ class TransformerConfig(CommonConfig):
         "epochs of fitting the new heads on the frozen encoder's vectors before fine-tuning "
         "(linear probing first, LP-FT; 0: none)",
     )
+    frozen_layers: int = option(
+        0,
+        "keep the embeddings and this many of the encoder's bottom layers as pretrained: "
+        "steps cost less, the layers above still learn (0: fine-tune them all)",
+    )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
 
     def __post_init__(self):

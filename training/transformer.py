@@ -218,6 +218,8 @@ def parameter_groups(model: MeanPoolingClassifier, config: TransformerConfig) ->
     any-technique AP 0.622 against 0.641; SI 0.346 against 0.358)."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
         is_head = name.startswith("classifier.")  # not span_classifier
         decays = param.ndim > 1 and "LayerNorm" not in name
         groups.setdefault((is_head, decays), []).append(param)
@@ -291,6 +293,8 @@ def fine_tune(
     tokenizer = AutoTokenizer.from_pretrained(base)
     spans = config.span_loss_weight > 0
     model = MeanPoolingClassifier.from_encoder(base, len(techniques), spans=spans)
+    if config.frozen_layers:
+        model.freeze_bottom(config.frozen_layers)
 
     def tokenize(batch):
         encoded = tokenizer(
