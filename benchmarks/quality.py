@@ -1,7 +1,8 @@
 """Train both model families and print held-out quality per source, and wall time.
 
     python benchmarks/quality.py [--ptc DIR] [--epochs 3] [--no-corpus] [--families ...]
-                                 [--folds K] [--save-probs DIR] [--set OPTION=VALUE ...]
+                                 [--folds K [--only-folds K ...]] [--save-probs DIR]
+                                 [--set OPTION=VALUE ...]
 
 By default both families train on PTC plus the project's corpus (the transformer for 3
 epochs, which is also the timing check), and each is scored on the held-out test split
@@ -13,7 +14,8 @@ One test split of PTC is about 40 articles, and a few articles carry a large sha
 its labels, so its figures move by several points from one split to another. `--folds K`
 cross-validates by document instead: K runs per family, each holding out a different
 1/K of the documents (dev stays 10%, train gets the rest), and the figures are computed
-over every document's held-out predictions pooled together.
+over every document's held-out predictions pooled together. `--only-folds` runs some of
+them; `benchmarks/pool_folds.py` pools the folds several such runs saved.
 
 Beside the F1s of the decisions it prints how well the probabilities rank, which the
 thresholds (tuned on a few dev articles) do not move: each technique's average precision,
@@ -29,6 +31,7 @@ Targets for the fine-tuned MiniLM on held-out PTC, 5 folds: micro-F1 >= 0.41, ma
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -123,114 +126,40 @@ def source_name(spec: str) -> str:
     return "ptc" if spec.startswith("ptc:") else spec
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ptc", type=Path, default=DEFAULT_PTC)
-    parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--no-corpus", action="store_true", help="train on PTC alone")
-    parser.add_argument("--families", nargs="+", default=["baseline", "transformer"])
-    parser.add_argument(
-        "--folds", type=int, default=1, help="cross-validate by document over K folds"
-    )
-    parser.add_argument(
-        "--save-probs",
-        type=Path,
-        metavar="DIR",
-        help="keep each run's dev and test probabilities, labels and thresholds here "
-        "(FAMILY-foldK.npz), to study decision rules without training again",
-    )
-    add_set_option(parser)
-    args = parser.parse_args()
-    args.ptc = args.ptc.resolve()  # before the chdir below
-    args.save_probs = args.save_probs and args.save_probs.resolve()
-    use_throwaway_store("propscan-bench-")
+def save_fold(directory: Path, family: str, fold: int, saved: dict, spans: dict) -> None:
+    """FAMILY-foldK.npz (probabilities, labels, thresholds, seconds) and, with a span head,
+    FAMILY-foldK-spans.json (each source's span outcomes): what pool_folds.py reads."""
+    directory.mkdir(parents=True, exist_ok=True)
+    np.savez(directory / f"{family}-fold{fold}.npz", **saved)
+    if spans:
+        (directory / f"{family}-fold{fold}-spans.json").write_text(json.dumps(spans, default=int))
 
-    from data.sources import load_specs_by_spec
-    from data.splits import split_records
-    from model.predictor import Predictor
-    from training.run import train
-    from training.span_scores import span_outcomes
 
-    data = [f"ptc:{args.ptc}"] + ([] if args.no_corpus else ["corpus"])
-    by_spec = load_specs_by_spec(data)
+def summary_rows(family: str, folds: list[dict]) -> tuple[list, list]:
+    """The table rows of one family from its folds: each source's test parts pooled, and
+    its span outcomes pooled."""
     rows, span_rows = [], []
-    for family in args.families:
-        config = family_config(family, data, args.epochs, args.set)
-        held_out: dict[str, list] = {spec: [] for spec in by_spec}
-        span_parts: dict[str, dict[str, list]] = {
-            spec: {"shown": [], "all runs": []} for spec in by_spec
-        }
-        train_seconds, wall_seconds = [], []
-        splits = fold_splits(args.folds)
-        for fold, (ratios, offset) in enumerate(splits):
-            started = time.perf_counter()
-            result = train(
-                replace(config, split_ratios=list(ratios), split_offset=offset),
-                keep_dir=Path(tempfile.mkdtemp(prefix="propscan-bench-model-")),
+    for source in folds[0]["parts"]:
+        parts = [fold["parts"][source] for fold in folds]
+        rows.append(
+            (
+                family,
+                source,
+                metrics_of(parts),
+                sum(len(p[0]) for p in parts),
+                np.mean([fold["train_seconds"] for fold in folds]),
+                np.mean([fold["wall_seconds"] for fold in folds]),
             )
-            wall_seconds.append(time.perf_counter() - started)
-            train_seconds.append(result.train_seconds)
-            predictor = Predictor(result.folder)
-            saved = {
-                "techniques": np.array(predictor.techniques),
-                "thresholds": predictor.thresholds,
-                "any_threshold": predictor.meta.any_threshold,
-            }
-            for spec, records in by_spec.items():
-                parts = split_records(records, ratios, offset)
-                probs, gold, mask, tokens = split_probs(predictor, parts["test"])
-                part = (predictor.decide(probs), probs, gold, mask)
-                held_out[spec].append(part)
-                spans = ""
-                if tokens is not None:
-                    for name, gated in (("shown", True), ("all runs", False)):
-                        span_parts[spec][name].append(
-                            span_outcomes(predictor, parts["test"], probs, tokens, gated)
-                        )
-                    s = pooled_span_metrics(span_parts[spec]["shown"][-1:])
-                    spans = (
-                        f"  SI {s['si_f1']:.3f}  FLC {s['flc_f1']:.3f}  TC {s['tc_micro_f1']:.3f}"
-                    )
-                if args.save_probs:
-                    dev = split_probs(predictor, parts["dev"])[:3]
-                    for split, arrays in (("dev", dev), ("test", (probs, gold, mask))):
-                        for kind, array in zip(("probs", "gold", "mask"), arrays, strict=True):
-                            saved[f"{source_name(spec)}_{split}_{kind}"] = array
-                m = metrics_of([part])
-                print(
-                    f"{family} fold {fold + 1}/{len(splits)} on {source_name(spec)} "
-                    f"test: micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-                    f"any_f1 {m['any_f1']:.3f}  mean AP {m['mean_ap']:.3f}{spans}  "
-                    f"({len(part[0])} sentences; train "
-                    f"{result.train_seconds:.0f} s, wall {wall_seconds[-1]:.0f} s)",
-                    flush=True,
-                )
-            if args.save_probs:
-                args.save_probs.mkdir(parents=True, exist_ok=True)
-                np.savez(args.save_probs / f"{family}-fold{fold + 1}.npz", **saved)
-        for spec, parts in span_parts.items():
-            for name, outcomes in parts.items():
-                if outcomes:
-                    s = pooled_span_metrics(outcomes)
-                    span_rows.append((family, source_name(spec), name, s))
-        for spec, parts in held_out.items():
-            rows.append(
-                (
-                    family,
-                    source_name(spec),
-                    metrics_of(parts),
-                    sum(len(p[0]) for p in parts),
-                    np.mean(train_seconds),
-                    np.mean(wall_seconds),
-                )
-            )
+        )
+        for kind in ("shown", "all runs"):
+            outcomes = [fold["spans"][source][kind] for fold in folds if source in fold["spans"]]
+            if len(outcomes) == len(folds):
+                span_rows.append((family, source, kind, pooled_span_metrics(outcomes)))
+    return rows, span_rows
 
-    scheme = (
-        f"{args.folds}-fold cross-validation by document, held-out predictions pooled"
-        if args.folds > 1
-        else "each source's held-out test split"
-    )
-    print(f"\ntrained on {' + '.join(data)}; scored on {scheme}")
+
+def print_tables(heading: str, rows: list, span_rows: list, per_fold: bool) -> None:
+    print(f"\n{heading}")
     print(
         f"{'family':12s} {'test set':9s} {'sentences':>9s} {'micro-F1':>9s} {'macro-F1':>9s} "
         f"{'any_f1':>7s} {'mean AP':>8s} {'any AP':>7s} {'train s':>8s} {'wall s':>7s}"
@@ -245,7 +174,7 @@ def main() -> None:
         "(mean AP: average precision per technique, averaged; any AP: for 'any technique'. "
         "They measure the ranking, which thresholds do not move)"
     )
-    if args.folds > 1:
+    if per_fold:
         print("(train s and wall s: mean per fold)")
     if span_rows:
         print("\nspans (SemEval-2020 task 11 SI and TC, NLP4IF-2019 FLC), on the same test sets:")
@@ -263,6 +192,122 @@ def main() -> None:
             "(shown: spans of the techniques a sentence reports, as users see them; "
             "all runs: every technique's runs over its span threshold, reported or not)"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ptc", type=Path, default=DEFAULT_PTC)
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--no-corpus", action="store_true", help="train on PTC alone")
+    parser.add_argument("--families", nargs="+", default=["baseline", "transformer"])
+    parser.add_argument(
+        "--folds", type=int, default=1, help="cross-validate by document over K folds"
+    )
+    parser.add_argument(
+        "--only-folds",
+        type=int,
+        nargs="+",
+        metavar="K",
+        help="run only these of the folds (1 to --folds), e.g. to spread a slow encoder's "
+        "cross-validation over several machines; benchmarks/pool_folds.py pools what "
+        "--save-probs kept of each",
+    )
+    parser.add_argument(
+        "--save-probs",
+        type=Path,
+        metavar="DIR",
+        help="keep each run's dev and test probabilities, labels, thresholds and span "
+        "outcomes here (FAMILY-foldK.npz, FAMILY-foldK-spans.json), to study decision rules "
+        "or pool folds without training again",
+    )
+    add_set_option(parser)
+    args = parser.parse_args()
+    splits = fold_splits(args.folds)
+    chosen = args.only_folds or range(1, len(splits) + 1)
+    if not set(chosen) <= set(range(1, len(splits) + 1)):
+        parser.error(f"--only-folds: folds are numbered 1 to {len(splits)}")
+    args.ptc = args.ptc.resolve()  # before the chdir below
+    args.save_probs = args.save_probs and args.save_probs.resolve()
+    use_throwaway_store("propscan-bench-")
+
+    from data.sources import load_specs_by_spec
+    from data.splits import split_records
+    from model.predictor import Predictor
+    from training.run import train
+    from training.span_scores import span_outcomes
+
+    data = [f"ptc:{args.ptc}"] + ([] if args.no_corpus else ["corpus"])
+    by_spec = load_specs_by_spec(data)
+    rows, span_rows = [], []
+    for family in args.families:
+        config = family_config(family, data, args.epochs, args.set)
+        folds = []
+        for fold in chosen:
+            ratios, offset = splits[fold - 1]
+            started = time.perf_counter()
+            result = train(
+                replace(config, split_ratios=list(ratios), split_offset=offset),
+                keep_dir=Path(tempfile.mkdtemp(prefix="propscan-bench-model-")),
+            )
+            wall_seconds = time.perf_counter() - started
+            predictor = Predictor(result.folder)
+            saved = {
+                "techniques": np.array(predictor.techniques),
+                "thresholds": predictor.thresholds,
+                "any_threshold": predictor.meta.any_threshold,
+                "train_seconds": result.train_seconds,
+                "wall_seconds": wall_seconds,
+            }
+            found = {"parts": {}, "spans": {}} | {
+                "train_seconds": result.train_seconds,
+                "wall_seconds": wall_seconds,
+            }
+            for spec, records in by_spec.items():
+                name = source_name(spec)
+                parts = split_records(records, ratios, offset)
+                probs, gold, mask, tokens = split_probs(predictor, parts["test"])
+                found["parts"][name] = part = (predictor.decide(probs), probs, gold, mask)
+                spans = ""
+                if tokens is not None:
+                    found["spans"][name] = {
+                        kind: span_outcomes(predictor, parts["test"], probs, tokens, gated)
+                        for kind, gated in (("shown", True), ("all runs", False))
+                    }
+                    s = pooled_span_metrics([found["spans"][name]["shown"]])
+                    spans = (
+                        f"  SI {s['si_f1']:.3f}  FLC {s['flc_f1']:.3f}  TC {s['tc_micro_f1']:.3f}"
+                    )
+                if args.save_probs:
+                    dev = split_probs(predictor, parts["dev"])[:3]
+                    for split, arrays in (("dev", dev), ("test", (probs, gold, mask))):
+                        for kind, array in zip(("probs", "gold", "mask"), arrays, strict=True):
+                            saved[f"{name}_{split}_{kind}"] = array
+                m = metrics_of([part])
+                print(
+                    f"{family} fold {fold}/{len(splits)} on {name} "
+                    f"test: micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+                    f"any_f1 {m['any_f1']:.3f}  mean AP {m['mean_ap']:.3f}{spans}  "
+                    f"({len(part[0])} sentences; train "
+                    f"{result.train_seconds:.0f} s, wall {wall_seconds:.0f} s)",
+                    flush=True,
+                )
+            if args.save_probs:
+                save_fold(args.save_probs, family, fold, saved, found["spans"])
+            folds.append(found)
+        family_rows, family_span_rows = summary_rows(family, folds)
+        rows += family_rows
+        span_rows += family_span_rows
+
+    scheme = (
+        f"{args.folds}-fold cross-validation by document, held-out predictions pooled"
+        if args.folds > 1
+        else "each source's held-out test split"
+    )
+    if args.only_folds:
+        scheme += f" (folds {', '.join(map(str, chosen))} only)"
+    print_tables(
+        f"trained on {' + '.join(data)}; scored on {scheme}", rows, span_rows, len(chosen) > 1
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ then takes the span head's highest token probability); no pickle anywhere.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,14 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
+class _GivenStates(torch.nn.Module):
+    """Stands in for the embeddings when the encoder starts from hidden states given to it
+    (the frozen layers' output, computed once)."""
+
+    def forward(self, inputs_embeds: torch.Tensor, **_) -> torch.Tensor:
+        return inputs_embeds
+
+
 class MeanPoolingClassifier(torch.nn.Module):
     def __init__(
         self, encoder: torch.nn.Module, num_labels: int, spans: bool = True, dropout: float = 0.1
@@ -63,6 +72,10 @@ class MeanPoolingClassifier(torch.nn.Module):
     @property
     def num_labels(self) -> int:
         return self.classifier.out_features
+
+    @property
+    def frozen_layers(self) -> int:
+        return max(len(self.frozen) - 1, 0)
 
     @classmethod
     def from_encoder(
@@ -129,16 +142,52 @@ class MeanPoolingClassifier(torch.nn.Module):
                 self.technique_classifier.state_dict(), str(Path(folder) / TECHNIQUE_HEAD_FILE)
             )
 
+    @contextmanager
+    def _only(self, layers: slice, given_states: bool = False):
+        """The encoder with only `layers` of its stack (from given states instead of the
+        embeddings): its own forward then handles masks and positions for any BERT-like
+        architecture."""
+        encoder = self.encoder
+        embeddings, stack = encoder.embeddings, encoder.encoder.layer
+        encoder.encoder.layer = stack[layers]
+        if given_states:
+            encoder.embeddings = _GivenStates()
+        try:
+            yield encoder
+        finally:
+            encoder.embeddings, encoder.encoder.layer = embeddings, stack
+
+    def frozen_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """What the frozen layers (see freeze_bottom) give: the same at every step, so
+        training computes them once and passes them back as `frozen_states`."""
+        with self._only(slice(0, self.frozen_layers)) as bottom:
+            return bottom(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def encode(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        frozen_states: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Each token's vector from the last layer; from `frozen_states`, only the layers
+        above the frozen ones run."""
+        if frozen_states is not None:
+            with self._only(slice(self.frozen_layers, None), given_states=True) as top:
+                return top(inputs_embeds=frozen_states, attention_mask=attention_mask)[0]
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **extra
+        ).last_hidden_state
+
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        frozen_states: torch.Tensor | None = None,
     ) -> PropscanOutput:
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, **extra
-        ).last_hidden_state
+        hidden = self.encode(input_ids, attention_mask, token_type_ids, frozen_states)
         pooled = mean_pool(hidden, attention_mask)
         return PropscanOutput(
             logits=self.classifier(self.dropout(pooled)),

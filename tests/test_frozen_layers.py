@@ -1,8 +1,9 @@
-"""`--frozen-layers`: the bottom of the encoder stays as pretrained, the top still learns."""
+"""`--frozen-layers`: the bottom of the encoder stays as pretrained, the top still learns,
+and training runs only the top on the bottom's output computed once."""
 
 import pytest
 import torch
-from transformers import AutoModel
+from transformers import AutoModel, AutoTokenizer
 
 from data.hf import dataset_dict
 from data.techniques import technique_ids
@@ -14,7 +15,7 @@ from training.transformer import fine_tune, resolve_base_model
 
 def test_frozen_layers_are_saved_as_pretrained_and_the_rest_learns(tmp_path):
     config = TransformerConfig(
-        frozen_layers=4, max_steps=3, probe_epochs=0, batch_size=16, max_length=64, threads=1
+        frozen_layers=4, max_steps=3, probe_epochs=2, batch_size=16, max_length=64, threads=1
     )
     records = easy_records(48, "train")
     fine_tune(
@@ -41,3 +42,21 @@ def test_frozen_layers_compute_without_dropout_in_training_mode():
     assert model.encoder.encoder.layer[5].training and model.dropout.training
     with pytest.raises(ValueError, match="between 1 and 5"):
         model.freeze_bottom(6)
+
+
+def test_the_layers_above_from_the_frozen_output_give_what_the_whole_encoder_gives():
+    path = resolve_base_model("all-MiniLM-L6-v2")
+    model = MeanPoolingClassifier.from_encoder(path, 3)
+    model.freeze_bottom(4)
+    model.eval()
+    batch = AutoTokenizer.from_pretrained(path)(
+        ["Traitors!", "The minister sold out our nation to foreign bankers, again."],
+        padding=True,
+        return_tensors="pt",
+    )
+    whole = model(batch["input_ids"], batch["attention_mask"])
+    states = model.frozen_states(batch["input_ids"], batch["attention_mask"])
+    split = model(batch["input_ids"], batch["attention_mask"], frozen_states=states)
+    assert torch.allclose(whole.logits, split.logits, atol=1e-5)
+    assert torch.allclose(whole.token_logits, split.token_logits, atol=1e-5)
+    assert len(model.encoder.encoder.layer) == 6  # the whole stack is back after each pass

@@ -34,9 +34,11 @@ def frozen_features(model: MeanPoolingClassifier, batches) -> dict[str, torch.Te
     model.encoder.eval()
     with torch.inference_mode():
         for batch in batches:
-            hidden = model.encoder(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).last_hidden_state
+            hidden = model.encode(
+                batch["input_ids"],
+                batch["attention_mask"],
+                frozen_states=batch.get("frozen_states"),
+            )
             found = {
                 "pooled": mean_pool(hidden, batch["attention_mask"]),
                 "labels": batch["labels"].float(),

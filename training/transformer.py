@@ -44,6 +44,7 @@ from model.spans import span_token_ranges, token_targets
 from model.technique_head import NEVER, span_features
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
+from training.frozen import frozen_states, with_frozen_states
 from training.losses import (
     masked_bce,
     positive_weights,
@@ -334,6 +335,10 @@ def fine_tune(
     collate = (
         span_collator(tokenizer, len(techniques)) if spans else DataCollatorWithPadding(tokenizer)
     )
+    if config.frozen_layers:
+        states = frozen_states(model, train, collate)
+        train = train.add_column("row", list(range(len(train))))
+        collate = with_frozen_states(collate, states)
     if config.probe_epochs > 0:
         order = np.argsort([len(ids) for ids in train["input_ids"]], kind="stable")
         batches = (
