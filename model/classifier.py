@@ -120,7 +120,10 @@ class MeanPoolingClassifier(torch.nn.Module):
                 "encoder.layer stack (BERT-like encoders do)"
             ) from None
         if not 0 < layers < len(stack):
-            raise ValueError(f"frozen layers must be between 1 and {len(stack) - 1}, not {layers}")
+            raise ValueError(
+                f"--frozen-layers: this encoder has {len(stack)} layers, so between 1 and "
+                f"{len(stack) - 1} can be frozen, not {layers}"
+            )
         self.frozen = [embeddings, *stack[:layers]]
         for module in self.frozen:
             module.requires_grad_(False)
@@ -174,7 +177,9 @@ class MeanPoolingClassifier(torch.nn.Module):
         above the frozen ones run."""
         if frozen_states is not None:
             with self._only(slice(self.frozen_layers, None), given_states=True) as top:
-                return top(inputs_embeds=frozen_states, attention_mask=attention_mask)[0]
+                return top(
+                    inputs_embeds=frozen_states, attention_mask=attention_mask
+                ).last_hidden_state
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         return self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, **extra

@@ -40,7 +40,7 @@ def test_frozen_layers_compute_without_dropout_in_training_mode():
     assert not model.encoder.embeddings.training
     assert not model.encoder.encoder.layer[4].training
     assert model.encoder.encoder.layer[5].training and model.dropout.training
-    with pytest.raises(ValueError, match="between 1 and 5"):
+    with pytest.raises(ValueError, match="has 6 layers, so between 1 and 5"):
         model.freeze_bottom(6)
 
 
