@@ -30,6 +30,9 @@ class TransformerScorer:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
+        # In training above frozen layers: token sequences -> the frozen layers' output
+        # (training.frozen.FrozenStore.states), so scoring dev runs only the layers above.
+        self.given_states = None
 
     @classmethod
     def load(cls, folder: Path, meta: ModelMeta, precision: str = "fp32") -> TransformerScorer:
@@ -97,6 +100,11 @@ class TransformerScorer:
                 padded = self.tokenizer.pad(
                     {"input_ids": [windows[i] for i in batch]}, return_tensors="pt"
                 ).to(next(self.model.parameters()).device)
+                if self.given_states is not None:
+                    states = self.given_states([windows[i] for i in batch])
+                    padded["frozen_states"] = self.torch.nn.utils.rnn.pad_sequence(
+                        states, batch_first=True
+                    ).to(padded["input_ids"].device)
                 output = self.model(**padded)
                 window_probs[batch] = self.torch.sigmoid(output.logits).float().cpu().numpy()
                 if spans:

@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from model.spans import span_tokens
 
@@ -32,30 +33,38 @@ SpanRef = tuple[int, int, int]  # (index of the text, start, end), offsets into 
 
 
 def span_features(
-    encoder, tokenizer, texts: list[str], doc_ids: list[str], spans: list[SpanRef], max_length: int
+    model,
+    tokenizer,
+    texts: list[str],
+    doc_ids: list[str],
+    spans: list[SpanRef],
+    max_length: int,
+    given_states=None,
 ) -> np.ndarray:
     """Per span, what the technique head reads: its mean token vector, then its facts.
     `doc_ids` (one per text) gather a text's article from the texts given."""
-    vectors, sizes = span_vectors(encoder, tokenizer, texts, spans, max_length)
+    vectors, sizes = span_vectors(model, tokenizer, texts, spans, max_length, given_states)
     facts = [length_facts(spans, sizes), repetition_facts(texts, doc_ids, spans)]
     return np.hstack([vectors, *facts]).astype(np.float32)
 
 
 def span_vectors(
-    encoder, tokenizer, texts: list[str], spans: list[SpanRef], max_length: int
+    model, tokenizer, texts: list[str], spans: list[SpanRef], max_length: int, given_states=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per span, the mean encoder vector of the tokens that overlap it (all the text's
     tokens when none does: the span lies past the encoder's limit), and how many tokens
-    that is and how many the text has."""
+    that is and how many the text has. `model` is a MeanPoolingClassifier; in training
+    above frozen layers, `given_states` maps token sequences to the frozen layers' output
+    (training.frozen.FrozenStore.states), so only the layers above run."""
     by_text: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for row, (text, start, end) in enumerate(spans):
         by_text[text].append((row, start, end))
     order = sorted(by_text)
-    vectors = np.zeros((len(spans), encoder.config.hidden_size), dtype=np.float32)
+    vectors = np.zeros((len(spans), model.encoder.config.hidden_size), dtype=np.float32)
     sizes = np.zeros((len(spans), 2))
-    device = next(encoder.parameters()).device
-    was_training = encoder.training
-    encoder.eval()
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
     with torch.inference_mode():
         for begin in range(0, len(order), 32):
             batch = order[begin : begin + 32]
@@ -68,7 +77,14 @@ def span_vectors(
                 return_tensors="pt",
             )
             offsets = encoded.pop("offset_mapping").numpy()
-            hidden = encoder(**encoded.to(device)).last_hidden_state.float().cpu().numpy()
+            states = None
+            if given_states is not None:
+                lengths = encoded["attention_mask"].sum(1).tolist()
+                ids = [
+                    row[:n] for row, n in zip(encoded["input_ids"].tolist(), lengths, strict=True)
+                ]
+                states = pad_sequence(given_states(ids), batch_first=True).to(device)
+            hidden = model.encode(**encoded.to(device), frozen_states=states).float().cpu().numpy()
             for k, text in enumerate(batch):
                 token_offsets = offsets[k].tolist()
                 real = offsets[k, :, 1] > offsets[k, :, 0]
@@ -77,7 +93,7 @@ def span_vectors(
                     tokens = real if found is None else found
                     vectors[row] = hidden[k, tokens].mean(0)
                     sizes[row] = len(hidden[k, tokens]), real.sum()
-    encoder.train(was_training)
+    model.train(was_training)
     return vectors, sizes
 
 

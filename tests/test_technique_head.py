@@ -62,7 +62,8 @@ def test_span_vector_is_the_mean_of_the_tokens_it_overlaps():
     ).eval()
     texts = ["A short one.", "Corrupt elites rob the honest worker."]
     spans = [(1, 0, 14), (0, 2, 7), (1, 35, 36)]  # "Corrupt elites", "short", "."
-    vectors, sizes = span_vectors(encoder, tokenizer, texts, spans, max_length=32)
+    model = MeanPoolingClassifier(encoder, num_labels=3).eval()
+    vectors, sizes = span_vectors(model, tokenizer, texts, spans, max_length=32)
     for row, (text, start, end) in enumerate(spans):
         encoded = tokenizer(texts[text], return_offsets_mapping=True, return_tensors="pt")
         offsets = encoded.pop("offset_mapping")[0]
@@ -72,7 +73,7 @@ def test_span_vector_is_the_mean_of_the_tokens_it_overlaps():
         assert inside.sum() >= 1
         np.testing.assert_allclose(vectors[row], hidden[inside].mean(0).numpy(), atol=1e-5)
         assert list(sizes[row]) == [inside.sum(), (offsets[:, 1] > offsets[:, 0]).sum()]
-    features = span_features(encoder, tokenizer, texts, ["a", "b"], spans, max_length=32)
+    features = span_features(model, tokenizer, texts, ["a", "b"], spans, max_length=32)
     assert features.shape == (3, 16 + N_FACTS)
     np.testing.assert_allclose(features[:, :16], vectors)
 

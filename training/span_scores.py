@@ -75,9 +75,7 @@ def technique_head_scores(predictor, records: list[dict]):
     scorer = predictor.scorer
     texts = [record["text"] for record in records]
     doc_ids = [record["doc_id"] for record in records]
-    features = span_features(
-        model.encoder, scorer.tokenizer, texts, doc_ids, refs, scorer.max_length
-    )
+    features = span_features(model, scorer.tokenizer, texts, doc_ids, refs, scorer.max_length)
     return iter(technique_scores(model.technique_classifier, features))
 
 

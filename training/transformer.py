@@ -20,6 +20,7 @@ them back at every epoch.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import datasets
@@ -44,7 +45,7 @@ from model.spans import span_token_ranges, token_targets
 from model.technique_head import NEVER, span_features
 from training.config import TransformerConfig
 from training.encoders import resolve_encoder
-from training.frozen import frozen_states, with_frozen_states
+from training.frozen import FrozenStore, with_frozen_states
 from training.losses import (
     masked_bce,
     positive_weights,
@@ -262,7 +263,11 @@ def fit_technique_head(
 
 
 def technique_head_from_spans(
-    model: MeanPoolingClassifier, tokenizer, train: datasets.Dataset, max_length: int
+    model: MeanPoolingClassifier,
+    tokenizer,
+    train: datasets.Dataset,
+    max_length: int,
+    given_states=None,
 ) -> torch.nn.Linear | None:
     """The technique head (model.technique_head), fitted on the training sentences' gold
     spans through the finished encoder, each read in its article."""
@@ -272,7 +277,7 @@ def technique_head_from_spans(
         refs += [(i, start, end) for start, end in zip(starts, ends, strict=True)]
         labels += list(kinds)
     features = span_features(
-        model.encoder, tokenizer, train["text"], train["doc_id"], refs, max_length
+        model, tokenizer, train["text"], train["doc_id"], refs, max_length, given_states
     )
     return fit_technique_head(features, labels, model.num_labels)
 
@@ -335,10 +340,22 @@ def fine_tune(
     collate = (
         span_collator(tokenizer, len(techniques)) if spans else DataCollatorWithPadding(tokenizer)
     )
+    scorer = TransformerScorer(model, tokenizer, config.max_length)
+    store = None
     if config.frozen_layers:
-        states = frozen_states(model, train, collate)
+        started = time.perf_counter()
+        store = FrozenStore(model, tokenizer.pad_token_id)
+        states = store.states(train["input_ids"])
+        log_epoch(
+            {
+                "frozen_seconds": time.perf_counter() - started,
+                "frozen_computed": store.computed,  # the rest read from the store
+            },
+            0,
+        )
         train = train.add_column("row", list(range(len(train))))
         collate = with_frozen_states(collate, states)
+        scorer.given_states = store.states
     if config.probe_epochs > 0:
         order = np.argsort([len(ids) for ids in train["input_ids"]], kind="stable")
         batches = (
@@ -351,7 +368,7 @@ def fine_tune(
         fused=True,  # one kernel for all parameters: steps ~30% faster on CPU, same maths
     )
     dev_score = DevScore(
-        TransformerScorer(model, tokenizer, config.max_length),
+        scorer,
         dataset["dev"],
         techniques,
         config.patience,
@@ -393,7 +410,11 @@ def fine_tune(
         trainer.train()
     if spans:
         model.technique_classifier = technique_head_from_spans(
-            model, tokenizer, dataset["train"], config.max_length
+            model,
+            tokenizer,
+            dataset["train"],
+            config.max_length,
+            store.states if store else None,
         )
     model.save(folder)
     tokenizer.save_pretrained(folder)
