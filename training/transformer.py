@@ -19,6 +19,7 @@ them back at every epoch.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -346,12 +347,13 @@ def fine_tune(
         started = time.perf_counter()
         store = FrozenStore(model, tokenizer.pad_token_id)
         states = store.states(train["input_ids"])
-        log_epoch(
-            {
-                "frozen_seconds": time.perf_counter() - started,
-                "frozen_computed": store.computed,  # the rest read from the store
-            },
-            0,
+        seconds = time.perf_counter() - started
+        log_epoch({"frozen_seconds": seconds, "frozen_computed": store.computed}, 0)
+        print(
+            f"frozen layers' output: {store.computed} of {len(train)} training sentences "
+            f"computed ({seconds:.0f} s), the rest read from {store.folder} "
+            f"({store.data.stat().st_size / 1e9:.2f} GB)",
+            file=sys.stderr,
         )
         train = train.add_column("row", list(range(len(train))))
         collate = with_frozen_states(collate, states)
