@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,11 +33,11 @@ class FrozenStore:
     where its vectors start, how many tokens). Vectors are written before their index
     line, under a lock, so an interrupted write leaves only unindexed bytes."""
 
-    def __init__(self, model: MeanPoolingClassifier, pad_id: int, root: Path | None = None):
+    def __init__(self, model: MeanPoolingClassifier, pad_id: int):
         self.model = model
         self.pad_id = pad_id
         self.hidden = model.encoder.config.hidden_size
-        self.folder = Path(root or cache_root()) / "frozen" / frozen_fingerprint(model)
+        self.folder = cache_root() / "frozen" / frozen_fingerprint(model)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data = self.folder / "states.f32"
         self.index_file = self.folder / "index.tsv"
@@ -61,8 +60,8 @@ class FrozenStore:
         return index
 
     def states(self, sequences: list[list[int]]) -> list[torch.Tensor]:
-        """Each token sequence's frozen-layer output (tokens x hidden): read from disk,
-        or computed, longest batches last, and stored first."""
+        """Each token sequence's frozen-layer output (tokens x hidden), read from disk;
+        those not there yet are computed first, in batches of similar length, and stored."""
         if not sequences:
             return []
         keys = [sequence_key(ids) for ids in sequences]
@@ -95,17 +94,17 @@ class FrozenStore:
     def write(self, items: list[tuple[str, torch.Tensor]]) -> None:
         with (self.folder / "lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            lines = []
+            added = {}
             with self.data.open("ab") as out:
-                start = out.seek(0, 2) // 4
+                start = out.seek(0, 2) // 4  # after what other trainings wrote meanwhile
                 for key, vectors in items:
                     array = vectors.float().contiguous().numpy()
                     out.write(array.tobytes())
-                    lines.append(f"{key}\t{start}\t{len(array)}\n")
+                    added[key] = (start, len(array))
                     start += array.size
-            with self.index_file.open("a") as index:
-                index.write("".join(lines))
-            self.index = self.read_index()  # with what other trainings added meanwhile
+            with self.index_file.open("a") as index:  # one write of a few KB
+                index.write("".join(f"{k}\t{o}\t{n}\n" for k, (o, n) in added.items()))
+            self.index |= added
 
 
 def sequence_key(ids: list[int]) -> str:
