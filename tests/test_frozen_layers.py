@@ -132,3 +132,14 @@ def test_a_damaged_store_index_names_its_line():
     store.index_file.write_text("0123abcd\t0\t3\ncut short\n")
     with pytest.raises(ValueError, match=r"index.tsv:2: not KEY<TAB>OFFSET<TAB>TOKENS; delete"):
         FrozenStore(model, tokenizer.pad_token_id)
+
+
+def test_a_cut_short_store_says_so():
+    model, tokenizer = frozen_minilm()
+    store = FrozenStore(model, tokenizer.pad_token_id)
+    sequences = tokenizer(SENTENCES)["input_ids"]
+    store.states(sequences)
+    with store.data.open("r+b") as data:
+        data.truncate(store.data.stat().st_size - 4)
+    with pytest.raises(ValueError, match=r"states.f32: shorter than .*index.tsv says; delete"):
+        FrozenStore(model, tokenizer.pad_token_id).states(sequences)
