@@ -69,15 +69,15 @@ class FrozenStore:
         if todo:
             self.compute(sorted(todo.items(), key=lambda item: len(item[1])))
         vectors = np.memmap(self.data, dtype=np.float32, mode="c")
-        end = max(start + tokens * self.hidden for start, tokens in self.index.values())
-        if end > len(vectors):
+        places = [self.index[key] for key in keys]
+        if max(start + tokens * self.hidden for start, tokens in places) > len(vectors):
             raise ValueError(
                 f"{self.data}: shorter than {self.index_file} says; delete {self.folder} and "
                 "the next training computes it again"
             )
         return [
             torch.from_numpy(vectors[start : start + tokens * self.hidden].reshape(tokens, -1))
-            for start, tokens in (self.index[key] for key in keys)
+            for start, tokens in places
         ]
 
     def compute(self, todo: list[tuple[str, list[int]]]) -> None:
