@@ -46,7 +46,9 @@ def main() -> None:
     from dataclasses import replace
 
     from data.sources import load_spec
+    from data.techniques import technique_ids
     from model.predictor import Predictor
+    from training.metrics import technique_aps
     from training.run import train
     from training.span_scores import span_outcomes
 
@@ -69,6 +71,9 @@ def main() -> None:
             + f"  (train {result.train_seconds:.0f} s)",
             flush=True,
         )
+        aps = zip(technique_ids(), technique_aps(probs, gold, mask), strict=True)
+        # per technique: the rare ones are what transfer loses
+        print("  AP: " + "  ".join(f"{t} {ap:.3f}" for t, ap in aps if ap is not None), flush=True)
     mean = np.mean(figures, axis=0)
     print(
         f"\ntrained on the corpus ({' '.join(args.set) or 'defaults'}), scored on all "
