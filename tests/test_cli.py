@@ -46,6 +46,11 @@ def test_config_file_then_flags(tmp_path):
             TransformerConfig,
             build_parser().parse_args(["train", "transformer", "--config", str(config)]),
         )
+    with pytest.raises(ValueError, match="--precision: fp32 or bf16, not 'fp16'"):
+        build_config(
+            TransformerConfig,
+            build_parser().parse_args(["train", "transformer", "--precision", "fp16"]),
+        )
 
 
 def test_stats_of_the_corpus(capsys):

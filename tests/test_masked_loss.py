@@ -29,9 +29,11 @@ def test_masked_cells_get_no_gradient():
     assert torch.all(logits.grad[:, ids.index("doubt")] != 0)
 
 
-def test_ptc_batch_leaves_the_denial_head_untouched():
+@pytest.mark.parametrize("bf16", [False, True])
+def test_ptc_batch_leaves_the_denial_head_untouched(bf16):
     """Through the real MiniLM and the trainer's loss: the sentence and span head rows of
-    the techniques PTC does not annotate receive exactly zero gradient from a PTC batch."""
+    the techniques PTC does not annotate receive exactly zero gradient from a PTC batch,
+    in bf16 autocast (`--precision bf16`) as in fp32."""
     ids = technique_ids()
     base = resolve_base_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -48,7 +50,11 @@ def test_ptc_batch_leaves_the_denial_head_untouched():
     trainer = MaskedTrainer.__new__(MaskedTrainer)  # only compute_loss is exercised
     trainer.pos_weight, trainer.span_weight = torch.ones(len(ids)), 1.0
     trainer.sentence_technique_weight = trainer.span_technique_weight = 1.0
-    MaskedTrainer.compute_loss(trainer, model, batch).backward()
+    trainer.bf16 = bf16
+    loss, outputs = MaskedTrainer.compute_loss(trainer, model, batch, return_outputs=True)
+    assert outputs.logits.dtype == (torch.bfloat16 if bf16 else torch.float32)
+    assert loss.dtype == torch.float32  # the losses themselves stay fp32
+    loss.backward()
     for head in (model.classifier, model.span_classifier):
         grad = head.weight.grad
         for tech in ("denial", "unsupported_claim"):

@@ -9,7 +9,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
+from safetensors.torch import load_file
 
 from data.techniques import technique_ids
 from model.predictor import Predictor
@@ -150,11 +152,12 @@ def easy_records(n: int, doc: str) -> list[dict]:
     return records
 
 
-def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path, precision):
     """Forty steps on sentences where one word marks the technique: the training loss falls
     and the model ranks and fits its own train data far better than a constant prior.
     Without probing first, so that fine-tuning alone has to learn it (tests/test_probe.py
-    checks the probe)."""
+    checks the probe). In bf16 too, whose model is saved in fp32 all the same."""
     from sklearn.metrics import f1_score, roc_auc_score
 
     from data.hf import dataset_dict
@@ -171,6 +174,7 @@ def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path):
         patience=100,
         seed=1,
         probe_epochs=0,
+        precision=precision,
     )
     losses: list[float] = []
 
@@ -187,3 +191,5 @@ def test_a_few_transformer_steps_learn_an_easy_technique(tmp_path):
     assert roc_auc_score(gold, probs) > 0.95  # a constant scores 0.5
     # A constant's best F1 is 2/3 (call everything name_calling); at the default 0.5:
     assert f1_score(gold, probs > 0.5) > 0.9
+    weights = load_file(tmp_path / "model" / "model.safetensors")
+    assert {w.dtype for w in weights.values()} == {torch.float32}

