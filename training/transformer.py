@@ -79,7 +79,8 @@ class MaskedTrainer(Trainer):
     """The Trainer with the masked loss: sentence BCE plus, with a span head, the token
     BCE (weighted by `span_weight`) over the real tokens and the techniques the record's
     source annotates; and, when their weights are not 0, the softmax losses that teach
-    the heads to tell techniques apart (`sentence_technique_loss`, `span_technique_loss`)."""
+    the heads to tell techniques apart (`sentence_technique_loss`, `span_technique_loss`).
+    With `bf16` the forward pass runs in bfloat16 autocast (`--precision bf16`)."""
 
     def __init__(
         self,
