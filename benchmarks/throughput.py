@@ -45,7 +45,7 @@ def quick_model(folder: Path) -> Path:
     from training.config import TransformerConfig
     from training.transformer import fine_tune
 
-    config = TransformerConfig(max_steps=30)
+    config = TransformerConfig(base_model="all-MiniLM-L6-v2", max_steps=30)
     dataset = build_dataset_dict(load_specs(["corpus"]))
     fine_tune(dataset, config, list(technique_ids()), folder)
     return folder

@@ -1,6 +1,6 @@
 """Transfer to news nobody tuned on: trained on the corpus alone, scored on all of PTC.
 
-    python benchmarks/transfer.py [--ptc DIR] [--seeds 42 43 44] [--epochs 3]
+    python benchmarks/transfer.py [--ptc DIR] [--seeds 42 43 44] [--epochs N]
                                   [--set OPTION=VALUE ...]
 
 Cross-validation on PTC tests new articles of the same collection, annotated by the
@@ -37,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ptc", type=Path, default=DEFAULT_PTC)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
-    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument(
+        "--epochs", type=float, help="transformer epochs (default: the encoder's recipe)"
+    )
     add_set_option(parser)
     args = parser.parse_args()
     args.ptc = args.ptc.resolve()  # before the chdir below

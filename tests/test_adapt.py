@@ -43,8 +43,9 @@ def test_adapting_learns_the_archive_and_training_takes_the_adapted_encoder(
     from model.meta import load_meta
     from training.adapt import download_encoder
     from training.config import TransformerConfig
+    from training.recipes import SHIPPED_ENCODER
     from training.run import train
-    from training.transformer import DEFAULT_BASE_MODEL, resolve_base_model
+    from training.transformer import resolve_base_model
 
     args = ["encoders", "adapt", str(archive), "--epochs", "0.5", "--batch-size", "8"]
     assert main([*args, "--threads", "2"]) == 1  # unreadable files are named, not fatal
@@ -65,7 +66,7 @@ def test_adapting_learns_the_archive_and_training_takes_the_adapted_encoder(
     assert download_encoder(uri) == str(local)
     assert (local / "model.safetensors").stat().st_mtime_ns == fetched  # cached, not fetched
     adapted = load_file(local / "model.safetensors")
-    original = load_file(Path(resolve_base_model(DEFAULT_BASE_MODEL)) / "model.safetensors")
+    original = load_file(Path(resolve_base_model(SHIPPED_ENCODER)) / "model.safetensors")
     name = "encoder.layer.5.output.dense.weight"
     assert adapted[name].shape == original[name].shape
     assert not adapted[name].equal(original[name])

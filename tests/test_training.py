@@ -29,6 +29,9 @@ def test_run_is_fully_tracked(trained, family):
     assert run.data.params["family"] == family
     assert run.data.params["seed"] == "42"
     assert run.data.params["split_offset"] == "0.0"
+    if family == "transformer":  # the recipe's values, not "None": the run can be repeated
+        recipe = {"base_model": "all-MiniLM-L6-v2", "frozen_layers": "0", "precision": "fp32"}
+        assert recipe.items() <= run.data.params.items()
     assert set(FIXED) <= set(run.data.metrics)
     assert {f"dev/{m}" for m in ("micro_f1", "macro_f1", "any_f1")} <= set(run.data.metrics)
     assert {f"threshold/{t}" for t in technique_ids()} <= set(run.data.metrics)

