@@ -435,10 +435,14 @@ def add_model_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_encoders_fetch(args: argparse.Namespace) -> int:
     from training.encoders import fetch_encoder
+    from training.recipes import default_base_model
 
     folder = fetch_encoder(args.name)
     print(f"{args.name}: verified and cached in {folder}")
-    print(f"train on it with: propscan train transformer --base-model {args.name}")
+    if default_base_model() == args.name:
+        print(f"`propscan train transformer` now fine-tunes {args.name} by default")
+    else:
+        print(f"train on it with: propscan train transformer --base-model {args.name}")
     return 0
 
 
