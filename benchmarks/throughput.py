@@ -43,9 +43,10 @@ def quick_model(folder: Path) -> Path:
     from data.sources import load_specs
     from data.techniques import technique_ids
     from training.config import TransformerConfig
+    from training.recipes import SHIPPED_ENCODER
     from training.transformer import fine_tune
 
-    config = TransformerConfig(base_model="all-MiniLM-L6-v2", max_steps=30)
+    config = TransformerConfig(base_model=SHIPPED_ENCODER, max_steps=30)
     dataset = build_dataset_dict(load_specs(["corpus"]))
     fine_tune(dataset, config, list(technique_ids()), folder)
     return folder
