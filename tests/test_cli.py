@@ -26,6 +26,9 @@ def test_train_help_documents_every_option(capsys):
     ):
         assert flag in out
     assert "all-mpnet-base-v2 once fetched, else all-MiniLM-L6-v2" in " ".join(out.split())
+    squeezed = "".join(out.split())  # argparse wraps lines, even inside a hyphenated name
+    for recipe_default in ("epochs(default:2forall-mpnet-base-v2,else3)", "default:8forall-mpnet"):
+        assert recipe_default in squeezed
     assert "(default: propscan/<data names>)" in out
     assert "default: None" not in out  # unset options say what happens instead
 

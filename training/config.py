@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
+from training.recipes import recipe_default
+
 
 def option(default, help: str, **kwargs):
     """A dataclass field carrying its command-line help."""
@@ -60,7 +62,7 @@ class TransformerConfig(CommonConfig):
     )
     epochs: float | None = option(
         None,
-        "maximum number of training epochs (default: 2 for all-mpnet-base-v2, else 3)",
+        f"maximum number of training epochs ({recipe_default('epochs')})",
         type=float,
     )
     max_steps: int = option(-1, "stop after this many optimiser steps (-1: use epochs)")
@@ -102,8 +104,8 @@ class TransformerConfig(CommonConfig):
     frozen_layers: int | None = option(
         None,
         "keep the embeddings and this many of the encoder's bottom layers as pretrained: "
-        "steps cost less, the layers above still learn (0: fine-tune them all; default: 8 "
-        "for all-mpnet-base-v2, else 0)",
+        f"steps cost less, the layers above still learn (0: fine-tune them all; "
+        f"{recipe_default('frozen_layers')})",
         type=int,
     )
     threads: int = option(0, "CPU threads for torch (0: torch's default)")
@@ -112,8 +114,8 @@ class TransformerConfig(CommonConfig):
         "fp32, or bf16: the training steps' forward pass in bfloat16 autocast (weights, "
         "optimiser, losses and the saved model stay fp32); on an AVX512-BF16 CPU mpnet's steps "
         "above 8 frozen layers ran 1.58x faster with the same held-out figures, MiniLM's 1.16x "
-        "(default: bf16 for all-mpnet-base-v2 on a GPU or a CPU with AVX512-BF16 or AMX, "
-        "else fp32)",
+        f"({recipe_default('precision')}; bf16 only on a GPU or a CPU with AVX512-BF16 or "
+        "AMX, where it is native)",
     )
 
     def __post_init__(self):

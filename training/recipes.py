@@ -23,6 +23,17 @@ GENERIC_RECIPE = {"frozen_layers": 0, "precision": "fp32", "epochs": 3.0}
 RECIPES = {LARGE_ENCODER: {"frozen_layers": 8, "precision": "bf16", "epochs": 2.0}}
 
 
+def recipe_default(option: str) -> str:
+    """How `option`'s default follows the encoder, for its --help, read from the recipes
+    so that the help cannot drift from them."""
+
+    def shown(value) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    special = [f"{shown(o[option])} for {name}" for name, o in RECIPES.items() if option in o]
+    return f"default: {', '.join(special)}, else {shown(GENERIC_RECIPE[option])}"
+
+
 def default_base_model() -> str:
     """all-mpnet-base-v2 when its verified copy is cached, else the shipped MiniLM."""
     from training.encoders import cached_encoder
