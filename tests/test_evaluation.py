@@ -6,7 +6,7 @@ from model.decision import decide
 from training.compare import paired_bootstrap
 from training.evaluate import Evaluation
 from training.metrics import compute_metrics, ranking_metrics
-from training.thresholds import tune_any_threshold, tune_thresholds
+from training.thresholds import bagged_thresholds, tune_any_threshold, tune_thresholds
 
 TECHS = ["a", "b", "c", "d"]
 
@@ -55,6 +55,34 @@ def test_tuned_thresholds_beat_a_fixed_one_and_silence_noise():
     # and the thresholds carry over to fresh data from the same distribution
     probs2, gold2, mask2 = synthetic(seed=1)
     assert compute_metrics(decide(probs2, th), gold2, mask2, TECHS)["micro_f1"] > fixed - 0.02
+
+
+def rare_techniques(seed: int, n: int):
+    """Techniques from common (30% of sentences) to rare (1%), each ranked moderately well."""
+    rng = np.random.default_rng(seed)
+    gold = (rng.random((n, 4)) < [0.3, 0.1, 0.02, 0.01]).astype(np.float32)
+    noise = rng.normal(0.3, 0.15, gold.shape)
+    probs = np.clip(gold * rng.normal(0.35, 0.2, gold.shape) + noise, 0, 1).astype(np.float32)
+    return probs, gold, np.ones_like(gold)
+
+
+def test_bagged_thresholds_vary_less_between_dev_sets_and_carry_over_better():
+    """Twenty small dev sets (400 sentences: 4 to 8 of the rarest technique) from the same
+    distribution, each tuned once and bagged, scored on one large fresh set."""
+    fresh = rare_techniques(seed=100, n=20_000)
+    once, bagged, gains = [], [], []
+    for seed in range(20):
+        dev = rare_techniques(seed, n=400)
+        once.append(tune_thresholds(*dev))
+        bagged.append(bagged_thresholds(*dev))
+        np.testing.assert_array_equal(bagged[-1], bagged_thresholds(*dev))  # reproducible
+        scored = [
+            compute_metrics(decide(fresh[0], th), fresh[1], fresh[2], TECHS)["macro_f1"]
+            for th in (once[-1], bagged[-1])
+        ]
+        gains.append(scored[1] - scored[0])
+    assert (np.std(bagged, axis=0) < np.std(once, axis=0)).all()
+    assert np.mean(gains) > 0.005
 
 
 def test_a_switched_off_technique_stays_off_even_at_probability_one():

@@ -24,7 +24,7 @@ from training.plots import log_plots
 from training.registry import register
 from training.span_scores import SPAN_METRICS, span_metrics
 from training.storelock import store_lock
-from training.thresholds import tune_any_threshold, tune_span_thresholds, tune_thresholds
+from training.thresholds import bagged_thresholds, tune_any_threshold, tune_span_thresholds
 
 
 @dataclass
@@ -108,7 +108,7 @@ def tune_rule(folder: Path, dev, dev_probs, dev_tokens) -> tuple[Predictor, np.n
     texts, targets, mask = split_arrays(dev)
     if dev_probs is None:
         dev_probs, dev_tokens = predictor.predict(texts)
-    thresholds = tune_thresholds(dev_probs, targets, mask)
+    thresholds = bagged_thresholds(dev_probs, targets, mask)
     meta = predictor.meta
     meta.thresholds = dict(zip(meta.techniques, map(float, thresholds), strict=True))
     meta.any_threshold = tune_any_threshold(dev_probs, targets, mask, thresholds)

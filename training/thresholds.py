@@ -1,4 +1,5 @@
-"""Tuning the decision rule on dev: per-technique thresholds, then the top-technique one.
+"""Tuning the decision rule on dev: per-technique thresholds (bagged), then the
+top-technique one.
 
 `model.decision` applies what is tuned here; the values are stored with the model.
 """
@@ -59,6 +60,25 @@ def tune_thresholds(
             scores = f1_from_counts(rest_tp + tp[:, t], rest_fp + fp[:, t], rest_fn + fn[:, t])
             choice[t] = highest_best(scores)
     return grid[choice]
+
+
+def bagged_thresholds(
+    probs: np.ndarray, targets: np.ndarray, mask: np.ndarray, draws: int = 30, seed: int = 0
+) -> np.ndarray:
+    """`tune_thresholds` averaged over bootstrap resamples of dev's sentences.
+
+    Dev holds a handful of positives of a rare technique, so one tuning sends its threshold
+    wherever those few sentences happen to fall, or switches it off for good. The average
+    of resampled tunings moves such a threshold less and switches a technique off only
+    when every draw does. On twelve five-fold models' saved dev and held-out probabilities
+    it raised PTC macro-F1 by 0.016 and any_f1 by 0.015 on average (higher in 9 of 12),
+    micro-F1 by 0.002, and the corpus's by 0.011-0.020 (README, "Measured")."""
+    rng = np.random.default_rng(seed)
+    tuned = []
+    for _ in range(draws):
+        rows = rng.integers(0, len(probs), len(probs))
+        tuned.append(tune_thresholds(probs[rows], targets[rows], mask[rows]))
+    return np.mean(tuned, axis=0).astype(np.float32)
 
 
 def binary_f1(pred: np.ndarray, gold: np.ndarray) -> float:
