@@ -30,6 +30,10 @@ SPACES = re.compile(r"\s*")
 ENDS = re.compile(r"[.!?。．！？]")  # pysbd's English sentence-ending punctuation
 WINDOW = 2_000  # characters pysbd reads at a time (its cost per character stays low)
 MAX_SENTENCE = 6_000  # characters; about 1,500 tokens, a dozen encoder windows
+# The information separators \x1c-\x1f are whitespace to Python's regexes but not to
+# int(): pysbd reads "\x1f1. " as a numbered list item and crashes on int("\x1f1").
+# Replaced one for one, they leave every offset where it was.
+SEPARATORS_AS_SPACES = {code: " " for code in range(0x1C, 0x20)}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ def split_line(line: str) -> list[str]:
 
 def locate(chunk: str) -> list[tuple[int, int]]:
     """(start, end) in `chunk` of each sentence pysbd finds there, whitespace trimmed."""
+    chunk = chunk.translate(SEPARATORS_AS_SPACES)
     spans, cursor, last = [], 0, len(chunk.rstrip())
     for piece in split_line(chunk):
         piece = piece.strip()
